@@ -1,0 +1,116 @@
+"""Assemble README.rst from the readme/*.md fragments (OCA's layout, without its generator).
+
+    python3 tools/gen_readme.py          write README.rst
+    python3 tools/gen_readme.py --check  fail when README.rst is out of date
+"""
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+SECTIONS = [
+    ("DESCRIPTION.md", None),
+    ("INSTALL.md", "Installation"),
+    ("CONFIGURE.md", "Configuration"),
+    ("USAGE.md", "Usage"),
+    ("PERFORMANCE.md", "Performance"),
+    ("ROADMAP.md", "Known issues / Roadmap"),
+    ("CONTRIBUTORS.md", "Contributors"),
+]
+HEADING_CHARS = {1: "=", 2: "~", 3: "-", 4: "^"}
+INLINE_CODE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
+LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)]+)\)$")
+
+
+def inline(text):
+    text = INLINE_CODE.sub(r"``\1``", text)
+    return LINK.sub(r"`\1 <\2>`__", text)
+
+
+def heading(title, level):
+    return [title, HEADING_CHARS[level] * len(title), ""]
+
+
+def markdown_to_rst(markdown, base_level):
+    """Convert the Markdown subset our fragments use: headings, paragraphs, lists, images,
+    fenced code blocks, tables kept as literal blocks."""
+    out = []
+    lines = markdown.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        fence = re.match(r"^```(\w*)", line)
+        if fence:
+            out += [f".. code-block:: {fence[1] or 'text'}", ""]
+            index += 1
+            while index < len(lines) and not lines[index].startswith("```"):
+                out.append(f"    {lines[index]}".rstrip())
+                index += 1
+            out.append("")
+        elif line.startswith("|"):
+            out += ["::", ""]
+            while index < len(lines) and lines[index].startswith("|"):
+                out.append(f"    {lines[index]}")
+                index += 1
+            out.append("")
+            continue
+        elif match := re.match(r"^(#{1,3}) (.+)$", line):
+            out += heading(match[2].strip(), base_level + len(match[1]) - 1)
+        elif match := IMAGE.match(line.strip()):
+            out += [f".. image:: {match[2]}", f"   :alt: {match[1]}", ""]
+        elif match := re.match(r"^(\s*)([-*]|\d+\.) (.+)$", line):
+            bullet = "-" if match[2] in "-*" else "#."
+            out.append(f"{match[1]}{bullet} {inline(match[3])}")
+            if index + 1 < len(lines) and not lines[index + 1].strip():
+                out.append("")
+        elif line.strip():
+            out.append(inline(line.strip()))
+        elif out and out[-1] != "":
+            out.append("")
+        index += 1
+    return out
+
+
+def build():
+    manifest = ast.literal_eval((REPO_DIR / "__manifest__.py").read_text())
+    out = heading(manifest["name"], 1)[:2]
+    out = ["=" * len(manifest["name"]), *out, ""]
+    out += [
+        ".. This file is generated from readme/*.md by tools/gen_readme.py: edit those instead.",
+        "",
+        f"|license| |version|",
+        "",
+        ".. |license| image:: https://img.shields.io/badge/licence-LGPL--3-blue.png",
+        "   :alt: License: LGPL-3",
+        f".. |version| image:: https://img.shields.io/badge/version-{manifest['version']}-brightgreen.png",
+        f"   :alt: Version {manifest['version']}",
+        "",
+    ]
+    for filename, title in SECTIONS:
+        path = REPO_DIR / "readme" / filename
+        if not path.exists():
+            continue
+        if title:
+            out += heading(title, 2)
+        out += markdown_to_rst(path.read_text(), 2 if title is None else 3)
+    text = "\n".join(out)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+def main():
+    target = REPO_DIR / "README.rst"
+    text = build()
+    if "--check" in sys.argv[1:]:
+        if not target.exists() or target.read_text() != text:
+            print("README.rst is out of date: run python3 tools/gen_readme.py")
+            return 1
+        return 0
+    target.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Run Odoo 19 against the private runtime, and judge its logs.
+
+Used by ``tools/test.sh`` (tests, install/uninstall checks) and ``tools/demo.py``. Standard library
+only: it runs under the runtime venv's Python but imports nothing from Odoo.
+"""
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+)
+RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+SKIPPED_LINE = re.compile(r" INFO \S+ \S+: skipped (?P<test>\S+)")
+# WARNING/ERROR lines that are not ours to fix. Each needs a reason.
+IGNORED_LOG_PATTERNS = [
+    # Odoo's own notice when a database is created without a chart of accounts; harmless here.
+    re.compile(r"No chart of account|no chart template"),
+]
+
+
+def runtime_env():
+    """The variables printed by ``tools/runtime.sh env``."""
+    output = subprocess.run(
+        ["bash", str(REPO_DIR / "tools" / "runtime.sh"), "env"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(env, database, http_port=None):
+    """Write the Odoo configuration file of ``database`` in the cache; return its path."""
+    path = Path(env["POS_COMPAGO_CACHE"]) / f"odoo-{database}.conf"
+    lines = [
+        "[options]",
+        f"addons_path = {env['ADDONS_PATH']}",
+        f"db_host = {env['PG_HOST']}",
+        f"db_port = {env['PG_PORT']}",
+        f"db_user = {env['PG_USER']}",
+        f"db_password = {env['PG_PASSWORD']}",
+        f"db_name = {database}",
+        f"dbfilter = ^{re.escape(database)}$",
+        "max_cron_threads = 0",
+        f"data_dir = {env['POS_COMPAGO_CACHE']}/filestore",
+        f"http_port = {http_port or free_port()}",
+        "http_interface = 127.0.0.1",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def odoo_command(env, database, *extra, http_port=None, subcommand=()):
+    odoo_bin = [f"{env['VENV']}/bin/python", f"{env['ODOO_SRC']}/odoo-bin", *subcommand]
+    config = write_config(env, database, http_port)
+    return [*odoo_bin, "-c", str(config), *extra]
+
+
+def process_env():
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run_logged(command, log_path, timeout):
+    """Run ``command`` with its output in ``log_path``; return its exit code."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        try:
+            return subprocess.run(
+                command, stdout=log, stderr=subprocess.STDOUT, env=process_env(), timeout=timeout
+            ).returncode
+        except subprocess.TimeoutExpired:
+            log.write(f"\n[runner] timed out after {timeout} s\n")
+            return 124
+
+
+def judge_log(log_path):
+    """Return (problems, results): log lines at WARNING or above that are not ignored, and the
+    test counts (failed, errors, run, skipped) when the log holds a test report."""
+    problems = []
+    failed = errors = run = skipped = 0
+    has_report = False
+    for line in log_path.read_text(errors="replace").splitlines():
+        match = LOG_LINE.match(line)
+        if match and match["level"] in ("WARNING", "ERROR", "CRITICAL"):
+            if not any(pattern.search(line) for pattern in IGNORED_LOG_PATTERNS):
+                problems.append(line)
+        if SKIPPED_LINE.search(line):
+            skipped += 1
+        result = RESULT_LINE.search(line)
+        if result:
+            has_report = True
+            failed += int(result[1])
+            errors += int(result[2])
+            run += int(result[3])
+    return problems, (failed, errors, run, skipped) if has_report else None
+
+
+def wait_for_http(url, timeout=120):
+    import urllib.request  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def dropdb(env, database):
+    subprocess.run(
+        [
+            "dropdb",
+            "--if-exists",
+            "-h",
+            env["PG_HOST"],
+            "-p",
+            env["PG_PORT"],
+            "-U",
+            env["PG_USER"],
+            database,
+        ],
+        check=False,
+        env=dict(process_env(), PGPASSWORD=env["PG_PASSWORD"], PGOPTIONS="-c client_min_messages=warning"),
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("phase", choices=["tests", "reinstall", "demo-install"])
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--log", required=True, type=Path)
+    parser.add_argument("--test-tags", default="/pos_compago")
+    parser.add_argument("--timeout", type=int, default=3600)
+    parser.add_argument("--counts", type=Path, help="where to write 'run failed skipped'")
+    args = parser.parse_args()
+    env = runtime_env()
+
+    if args.phase == "tests":
+        dropdb(env, args.database)
+        command = odoo_command(
+            env,
+            args.database,
+            "-i",
+            "pos_compago",
+            "--test-enable",
+            f"--test-tags={args.test_tags}",
+            "--stop-after-init",
+            "--log-level=info",
+            http_port=free_port(),
+        )
+        code = run_logged(command, args.log, args.timeout)
+    elif args.phase == "reinstall":
+        uninstall = odoo_command(
+            env, args.database, "pos_compago", subcommand=("module", "uninstall")
+        )
+        code = run_logged(uninstall, args.log, 900)
+        if code == 0:
+            code = run_logged(
+                odoo_command(env, args.database, "-i", "pos_compago", "--stop-after-init"),
+                args.log.with_suffix(".reinstall.log"),
+                900,
+            )
+    else:
+        dropdb(env, args.database)
+        command = odoo_command(
+            env, args.database, "-i", "pos_compago", "--with-demo", "--stop-after-init"
+        )
+        code = run_logged(command, args.log, args.timeout)
+
+    logs = sorted(args.log.parent.glob(args.log.stem + "*"))
+    verdict = report(code, logs, args.counts if args.phase == "tests" else None)
+    sys.exit(verdict)
+
+
+def report(code, logs, counts_path):
+    """Print what went wrong; return the exit code of the phase."""
+    status = 0 if code == 0 else 1
+    counts = None
+    for log in logs:
+        problems, results = judge_log(log)
+        counts = results or counts
+        for line in problems[:40]:
+            print(f"[odoo] {log.name}: {line}")
+        if problems:
+            print(f"[odoo] {len(problems)} WARNING/ERROR line(s) in {log}")
+            status = 1
+    if code:
+        print(f"[odoo] odoo-bin exited with {code}; see {logs[0]}")
+    if counts_path:
+        if counts is None:
+            print("[odoo] no test report in the log: did the tests run?")
+            return 1
+        failed, errors, run, skipped = counts
+        print(f"[odoo] tests run: {run}, failed: {failed}, errors: {errors}, skipped: {skipped}")
+        counts_path.write_text(f"{run} {failed + errors} {skipped}\n")
+        if failed or errors or skipped or not run:
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    main()
