@@ -40,8 +40,11 @@ def markdown_to_rst(markdown, base_level):
     out = []
     lines = markdown.splitlines()
     index = 0
+    item_indent = None  # indentation of the continuation lines of the current list item
     while index < len(lines):
         line = lines[index]
+        if not line.strip():
+            item_indent = None
         fence = re.match(r"^```(\w*)", line)
         if fence:
             out += [f".. code-block:: {fence[1] or 'text'}", ""]
@@ -64,8 +67,9 @@ def markdown_to_rst(markdown, base_level):
         elif match := re.match(r"^(\s*)([-*]|\d+\.) (.+)$", line):
             bullet = "-" if match[2] in "-*" else "#."
             out.append(f"{match[1]}{bullet} {inline(match[3])}")
-            if index + 1 < len(lines) and not lines[index + 1].strip():
-                out.append("")
+            item_indent = " " * (len(match[1]) + len(bullet) + 1)
+        elif line.strip() and item_indent is not None:
+            out.append(f"{item_indent}{inline(line.strip())}")
         elif line.strip():
             out.append(inline(line.strip()))
         elif out and out[-1] != "":

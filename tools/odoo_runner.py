@@ -124,6 +124,18 @@ def wait_for_http(url, timeout=120):
     return False
 
 
+def database_exists(env, database):
+    result = subprocess.run(
+        ["psql", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], "-d", "postgres",
+         "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(process_env(), PGPASSWORD=env["PG_PASSWORD"]),
+    )
+    return result.stdout.strip() == "1"
+
+
 def dropdb(env, database):
     subprocess.run(
         [
@@ -150,15 +162,22 @@ def main():
     parser.add_argument("--test-tags", default="/pos_compago")
     parser.add_argument("--timeout", type=int, default=3600)
     parser.add_argument("--counts", type=Path, help="where to write 'run failed skipped'")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="development only: update the module in an existing database instead of a new one",
+    )
     args = parser.parse_args()
     env = runtime_env()
 
     if args.phase == "tests":
-        dropdb(env, args.database)
+        install = "-u" if args.reuse and database_exists(env, args.database) else "-i"
+        if install == "-i":
+            dropdb(env, args.database)
         command = odoo_command(
             env,
             args.database,
-            "-i",
+            install,
             "pos_compago",
             "--test-enable",
             f"--test-tags={args.test_tags}",

@@ -1,0 +1,33 @@
+from odoo import http
+from odoo.http import request
+
+
+class CompagoPosController(http.Controller):
+    """The register's three Compago calls. Input checks and business rules live on the models;
+    every route answers the same payload (see payment.transaction._compago_pos_payload)."""
+
+    @http.route("/pos_compago/intent/create", type="jsonrpc", auth="user", readonly=False)
+    def create_intent(
+        self, payment_method_id, pos_session_id, pos_order_ref, payment_uuid, amount, partner_id=None
+    ):
+        Transaction = request.env["payment.transaction"]
+        tx, created = Transaction._compago_start_for_pos(
+            payment_method_id, pos_session_id, pos_order_ref, payment_uuid, amount, partner_id
+        )
+        if created:
+            # The attempt must survive whatever happens during the Compago call.
+            request.env.cr.commit()
+            tx._compago_send_create()
+        return tx._compago_pos_payload()
+
+    @http.route("/pos_compago/intent/status", type="jsonrpc", auth="user", readonly=False)
+    def intent_status(self, reference=None, payment_uuid=None):
+        tx = request.env["payment.transaction"]._compago_find_for_pos(reference, payment_uuid)
+        error = tx._compago_refresh_if_due()
+        return tx._compago_pos_payload(error)
+
+    @http.route("/pos_compago/intent/cancel", type="jsonrpc", auth="user", readonly=False)
+    def cancel_intent(self, reference=None, payment_uuid=None):
+        tx = request.env["payment.transaction"]._compago_find_for_pos(reference, payment_uuid)
+        error = tx._compago_cancel()
+        return tx._compago_pos_payload(error)

@@ -1,0 +1,167 @@
+"""Pure helpers for Compago's payment-intent API: no ORM, no HTTP.
+
+They turn Compago's answers (documented or not) into plain Python values, so the models can rely on
+well-formed data and the parser can be tested on any input.
+"""
+
+import json
+import re
+
+PRODUCTION_URL = "https://api.harmony.compago.com"
+DEMO_URL = "https://demo.api.harmony.compago.com"
+DEEP_LINK_TEMPLATE = "compago-pos-app:///charge/payment-intent/{intent_id}"
+
+INTENT_TTL_SECONDS = 600
+POLL_INTERVAL_SECONDS = 3
+# Read timeouts: a status GET must answer within the POS poll cadence; a lost create is costly.
+GET_TIMEOUT = 2.5
+CREATE_TIMEOUT = 10
+CANCEL_TIMEOUT = 5
+
+STATUS_PENDING = "PENDING"
+STATUS_CONFIRMED = "CONFIRMED"
+STATUS_CANCELLED = "CANCELLED"
+KNOWN_STATUSES = {STATUS_PENDING, STATUS_CONFIRMED, STATUS_CANCELLED}
+SUMMARY_SUCCESS = "SUCCESS"
+
+ALREADY_CONFIRMED_MESSAGE = "Payment intent already confirmed"
+MAX_ERROR_LENGTH = 300
+
+_EXTERNAL_ID_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]+")
+_HTML_TAG = re.compile(r"<[^>]+>")
+
+
+class CompagoApiError(Exception):
+    """A Compago call that did not give a usable answer.
+
+    :param str kind: ``http`` (an error status), ``timeout``, ``connection`` or ``malformed``.
+    :param int status: the HTTP status, when there is one.
+    :param str detail: what Compago (or the network) said, cleaned up for display and logs.
+    """
+
+    def __init__(self, kind, detail="", status=None):
+        super().__init__(detail or kind)
+        self.kind = kind
+        self.detail = detail
+        self.status = status
+
+    @property
+    def is_already_confirmed(self):
+        return self.status == 400 and ALREADY_CONFIRMED_MESSAGE.lower() in self.detail.lower()
+
+    @property
+    def may_have_reached_compago(self):
+        """Whether Compago may have acted on the request although we got no usable answer."""
+        return self.kind in ("timeout", "malformed") or (self.status or 0) >= 500
+
+
+def sanitize_external_id(text):
+    """Return ``text`` with every run of characters outside ``[A-Za-z0-9_-]`` turned into ``_``."""
+    return _EXTERNAL_ID_FORBIDDEN.sub("_", text or "").strip("_")
+
+
+def parse_error_body(text, content_type=""):
+    """Extract a short human-readable message from any error body Compago or a proxy may send."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if "json" in (content_type or "") or text[:1] in "{[":
+        try:
+            message = _message_from_json(json.loads(text))
+        except ValueError:
+            message = None
+        if message:
+            return _shorten(message)
+    if "html" in (content_type or "") or text.lower().startswith(("<!doctype", "<html")):
+        text = _HTML_TAG.sub(" ", text)
+    return _shorten(" ".join(text.split()))
+
+
+def _message_from_json(body):
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "error", "detail"):
+        value = body.get(key)
+        if isinstance(value, list):
+            return "; ".join(str(item) for item in value if item not in (None, ""))
+        if isinstance(value, dict):
+            nested = _message_from_json(value)
+            if nested:
+                return nested
+        elif value not in (None, ""):
+            return str(value)
+    return None
+
+
+def _shorten(text):
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+def parse_intent(body):
+    """Validate an intent returned by Compago and return the fields we use.
+
+    :raise CompagoApiError: (``malformed``) when the body is not an intent.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+        raise CompagoApiError("malformed", "The answer has no payment intent id.")
+    status = body.get("status")
+    if not isinstance(status, str) or status not in KNOWN_STATUSES:
+        raise CompagoApiError("malformed", f"Unknown payment intent status: {status!r}.")
+    expired = body.get("expired", False)
+    if not isinstance(expired, bool):
+        raise CompagoApiError("malformed", "The 'expired' flag is not a boolean.")
+    summary = body.get("paymentSummary")
+    if summary is not None and not isinstance(summary, dict):
+        raise CompagoApiError("malformed", "The payment summary is not an object.")
+    amount = body.get("amount")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float))):
+        amount = None
+    currency = body.get("currency") if isinstance(body.get("currency"), str) else None
+    return {
+        "id": body["id"],
+        "status": status,
+        "expired": expired,
+        "amount": amount,
+        "currency": currency,
+        "summary": parse_payment_summary(summary or {}),
+    }
+
+
+def parse_payment_summary(summary):
+    """Return the payment summary's status and card data, every value a string or ``False``."""
+    payment = _dict(summary.get("payment"))
+    transaction = _dict(summary.get("paymentTransaction"))
+    card = _dict(summary.get("cardInformation"))
+    return {
+        "status": _text(summary.get("status")),
+        "payment_id": _text(payment.get("id")),
+        "operation_code": _text(payment.get("operationCode")),
+        "auth_code": _text(transaction.get("resultCode")),
+        "brand": _text(card.get("networkType")),
+        "last4": (_text(card.get("lastFourDigits")) or "")[-4:] or False,
+        "funding": _text(card.get("fundingSource")),
+        "issuer": _text(card.get("issuingBank")),
+        "entry_mode": _text(card.get("entryMode")),
+    }
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value, limit=64):
+    if value is None or isinstance(value, (dict, list, bool)):
+        return False
+    return str(value).strip()[:limit] or False
+
+
+def intent_outcome(intent):
+    """Map a parsed intent to our outcome: ``done``, ``error``, ``cancelled``, ``expired`` or
+    ``pending`` (the guide's polling rule; a confirmation without SUCCESS needs a human)."""
+    if intent["status"] == STATUS_CONFIRMED:
+        return "done" if intent["summary"]["status"] == SUMMARY_SUCCESS else "error"
+    if intent["status"] == STATUS_CANCELLED:
+        return "cancelled"
+    return "expired" if intent["expired"] else "pending"

@@ -1,0 +1,3 @@
+from . import test_compago_api
+from . import test_payment_engine
+from . import test_pos_routes

@@ -1,0 +1,113 @@
+import json
+
+from odoo import Command
+from odoo.tests import tagged  # noqa: F401  (re-exported for the test modules)
+
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
+from odoo.addons.pos_compago.tools.compago_simulator import CompagoSimulator
+
+API_KEY = "sim-secret-key-0123456789"
+TERMINAL_1 = "CPG-T1"
+TERMINAL_2 = "CPG-T2"
+
+
+class CompagoCommon(TestPointOfSaleHttpCommon):
+    """A Mexican shop (MXN) with the Compago provider pointing at an in-process simulator, two
+    terminals, and the main register taking Compago payments on terminal 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = CompagoSimulator(api_key=API_KEY, terminals=[TERMINAL_1, TERMINAL_2])
+        cls.simulator.start()
+        cls.addClassCleanup(cls.simulator.stop)
+
+        mxn = cls.env.ref("base.MXN")
+        mxn.active = True
+        cls.company = cls.env.company
+        cls.company.currency_id = mxn
+        cls.main_pos_config.use_pricelist = False
+        cls.provider = cls.env["payment.provider"].create(
+            {
+                "name": "Compago (test)",
+                "code": "compago",
+                "state": "test",
+                "company_id": cls.company.id,
+                "compago_api_key": API_KEY,
+                "compago_base_url": cls.simulator.url,
+                "payment_method_ids": [Command.set(cls.env.ref("payment.payment_method_card").ids)],
+            }
+        )
+        cls.terminal_1, cls.terminal_2 = cls.env["compago.terminal"].create(
+            [
+                {"name": "Caja 1", "code": TERMINAL_1, "provider_id": cls.provider.id},
+                {"name": "Caja 2", "code": TERMINAL_2, "provider_id": cls.provider.id},
+            ]
+        )
+        cls.compago_method = cls.env["pos.payment.method"].create(
+            {
+                "name": "Compago",
+                "payment_method_type": "terminal",
+                "use_payment_terminal": "compago",
+                "compago_provider_id": cls.provider.id,
+                "journal_id": cls.bank_journal.id,
+            }
+        )
+        cls.main_pos_config.write(
+            {
+                "payment_method_ids": [Command.link(cls.compago_method.id)],
+                "compago_terminal_id": cls.terminal_1.id,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+
+    # Helpers
+
+    def open_session(self, config=None, user=None):
+        config = config or self.main_pos_config
+        config.with_user(user or self.pos_user).open_ui()
+        return config.current_session_id
+
+    def jsonrpc(self, route, **params):
+        """POST a JSON-RPC call as the logged-in user; return (result, error)."""
+        response = self.url_open(
+            route,
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        body = response.json()
+        return body.get("result"), body.get("error")
+
+    def create_intent(self, session, amount=350.5, payment_uuid="11111111-aaaa-4bbb-8ccc-000000000001", **extra):
+        params = {
+            "payment_method_id": self.compago_method.id,
+            "pos_session_id": session.id,
+            "pos_order_ref": "Order 00001-001-0001",
+            "payment_uuid": payment_uuid,
+            "amount": amount,
+            **extra,
+        }
+        return self.jsonrpc("/pos_compago/intent/create", **params)
+
+    def api_calls(self, operation=None):
+        return [
+            entry
+            for entry in self.simulator.requests_log()
+            if operation is None or entry.get("operation") == operation
+        ]
+
+    def tx(self, reference):
+        return self.env["payment.transaction"].search([("reference", "=", reference)])
+
+    def expire_poll_slot(self, tx):
+        """Let the next status call fetch the intent again without waiting the poll interval."""
+        self.env.cr.execute(
+            "UPDATE pos_compago_intent_poll SET polled_at = polled_at - interval '1 hour'"
+            " WHERE transaction_id = %s",
+            (tx.id,),
+        )

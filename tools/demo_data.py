@@ -1,0 +1,87 @@
+# Executed by `odoo-bin shell` (tools/demo.py) in the new demo database: `env` is given.
+# A Mexican shop with the Compago provider pointing at the local simulator, two terminals, two
+# registers, a few products and a cashier.
+import os
+
+from odoo import Command
+
+company = env.company  # noqa: F821 (provided by odoo-bin shell)
+company.write({"name": "Tienda Demo Compago"})
+mxn = env.ref("base.MXN")  # noqa: F821
+assert company.currency_id == mxn, "the demo database must be created with --country MX"
+
+provider = env["payment.provider"].search(  # noqa: F821
+    [("code", "=", "compago"), ("company_id", "=", company.id)], limit=1
+)
+provider.write(
+    {
+        "state": "test",
+        "compago_api_key": os.environ["DEMO_API_KEY"],
+        "compago_base_url": os.environ["DEMO_SIMULATOR_URL"],
+    }
+)
+terminal_codes = os.environ["DEMO_TERMINALS"].split(",")
+terminals = env["compago.terminal"].create(  # noqa: F821
+    [
+        {"name": f"Terminal {index}", "code": code, "provider_id": provider.id}
+        for index, code in enumerate(terminal_codes, start=1)
+    ]
+)
+
+bank_journal = env["account.journal"].search(  # noqa: F821
+    [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+)
+compago_method = env["pos.payment.method"].create(  # noqa: F821
+    {
+        "name": "Tarjeta (Compago)",
+        "payment_method_type": "terminal",
+        "use_payment_terminal": "compago",
+        "compago_provider_id": provider.id,
+        "journal_id": bank_journal.id,
+    }
+)
+cash_method = env["pos.payment.method"].search(  # noqa: F821
+    [("is_cash_count", "=", True), ("company_id", "=", company.id)], limit=1
+)
+
+main_config = env["pos.config"].search([("company_id", "=", company.id)], limit=1)  # noqa: F821
+registers = main_config | main_config.copy()
+registers[0].write({"name": "Caja 1", "compago_terminal_id": terminals[0].id})
+registers[1].write({"name": "Caja 2 (tableta)", "compago_same_device": True})
+registers.write({"payment_method_ids": [Command.link(compago_method.id)]})
+if cash_method:
+    registers.write({"payment_method_ids": [Command.link(cash_method.id)]})
+
+category = env["pos.category"].create({"name": "Cafetería"})  # noqa: F821
+for name, price in [
+    ("Café americano", 45.0),
+    ("Capuchino", 58.0),
+    ("Chocolate caliente", 52.0),
+    ("Concha", 22.0),
+    ("Torta de jamón", 75.5),
+    ("Agua mineral", 28.0),
+]:
+    env["product.product"].create(  # noqa: F821
+        {
+            "name": name,
+            "list_price": price,
+            "available_in_pos": True,
+            "pos_categ_ids": [Command.set(category.ids)],
+            "taxes_id": [Command.clear()],
+        }
+    )
+
+env["res.users"].create(  # noqa: F821
+    {
+        "name": "Cajero Demo",
+        "login": "cashier",
+        "password": "cashier",
+        "lang": "es_MX",
+        "group_ids": [
+            Command.link(env.ref("base.group_user").id),  # noqa: F821
+            Command.link(env.ref("point_of_sale.group_pos_user").id),  # noqa: F821
+        ],
+    }
+)
+env.cr.commit()  # noqa: F821
+print("demo data ready")
