@@ -8,7 +8,13 @@ class CompagoPosController(http.Controller):
 
     @http.route("/pos_compago/intent/create", type="jsonrpc", auth="user", readonly=False)
     def create_intent(
-        self, payment_method_id, pos_session_id, pos_order_ref, payment_uuid, amount, partner_id=None
+        self,
+        payment_method_id,
+        pos_session_id,
+        pos_order_ref,
+        payment_uuid,
+        amount,
+        partner_id=None,
     ):
         Transaction = request.env["payment.transaction"]
         tx, created = Transaction._compago_start_for_pos(

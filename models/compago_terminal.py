@@ -14,7 +14,6 @@ class CompagoTerminal(models.Model):
         help="The serial number of the Compago terminal, as shown in the Compago app.",
     )
     provider_id = fields.Many2one(
-        string="Provider",
         comodel_name="payment.provider",
         required=True,
         ondelete="cascade",
@@ -47,4 +46,6 @@ class CompagoTerminal(models.Model):
     @api.depends("name", "code")
     def _compute_display_name(self):
         for terminal in self:
-            terminal.display_name = f"{terminal.name} ({terminal.code})" if terminal.code else terminal.name
+            terminal.display_name = (
+                f"{terminal.name} ({terminal.code})" if terminal.code else terminal.name
+            )

@@ -43,7 +43,7 @@ class PaymentProvider(models.Model):
     # === BUSINESS METHODS === #
 
     def _compute_feature_support_fields(self):
-        super()._compute_feature_support_fields()
+        res = super()._compute_feature_support_fields()
         self.filtered(lambda p: p.code == "compago").update(
             {
                 "support_tokenization": False,
@@ -52,6 +52,7 @@ class PaymentProvider(models.Model):
                 "support_express_checkout": False,
             }
         )
+        return res
 
     def _get_supported_currencies(self):
         supported = super()._get_supported_currencies()
@@ -163,12 +164,18 @@ class PaymentProvider(models.Model):
         except CompagoApiError as error:
             if error.status == 404:
                 return self._compago_notification(
-                    self.env._("Connected to %(url)s: Compago accepted the API key.", url=self._compago_api_base_url()),
+                    self.env._(
+                        "Connected to %(url)s: Compago accepted the API key.",
+                        url=self._compago_api_base_url(),
+                    ),
                     "success",
                 )
             raise UserError(self._compago_error_message(error)) from error
         raise UserError(
-            self.env._("%(url)s answered, but not like Compago does: check the URL.", url=self._compago_api_base_url())
+            self.env._(
+                "%(url)s answered, but not like Compago does: check the URL.",
+                url=self._compago_api_base_url(),
+            )
         )
 
     def _compago_notification(self, message, notification_type):
@@ -183,7 +190,9 @@ class PaymentProvider(models.Model):
         if error.kind == "timeout":
             return self.env._("Compago did not answer in time. Check the connection and try again.")
         if error.kind == "connection":
-            return self.env._("Compago cannot be reached. Check the internet connection and try again.")
+            return self.env._(
+                "Compago cannot be reached. Check the internet connection and try again."
+            )
         if error.kind == "malformed":
             return self.env._("Compago sent an answer that cannot be read. Try again in a moment.")
         if error.status == 401:
@@ -196,8 +205,13 @@ class PaymentProvider(models.Model):
         if error.status == 404:
             return self.env._("Compago does not know this payment request.")
         if error.status and error.status >= 500:
-            return self.env._("Compago is having problems (error %(status)s). Try again in a moment.", status=error.status)
-        return self.env._("Compago refused the request: %(detail)s", detail=error.detail or error.status)
+            return self.env._(
+                "Compago is having problems (error %(status)s). Try again in a moment.",
+                status=error.status,
+            )
+        return self.env._(
+            "Compago refused the request: %(detail)s", detail=error.detail or error.status
+        )
 
     @api.constrains("state", "code")
     def _check_compago_company_currency(self):

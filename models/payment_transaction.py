@@ -1,12 +1,12 @@
-from datetime import timedelta
-
 import math
 import re
+from datetime import timedelta
 
 import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from odoo.addons.payment.logging import get_payment_logger
 
@@ -15,7 +15,7 @@ from .compago_api import CompagoApiError
 
 _logger = get_payment_logger(__name__)
 
-POLL_TABLE = "pos_compago_intent_poll"
+POLL_TABLE = SQL.identifier("pos_compago_intent_poll")
 PAYMENT_UUID_PATTERN = re.compile(r"^[0-9A-Za-z-]{8,64}$")
 CARD_FIELDS = {
     "brand": "compago_card_brand",
@@ -54,8 +54,8 @@ class PaymentTransaction(models.Model):
         copy=False,
     )
     compago_terminal_code = fields.Char(string="Terminal Serial Number", readonly=True)
-    compago_expires_at = fields.Datetime(string="Expires At", readonly=True)
-    compago_status = fields.Char(string="Compago Status", readonly=True)
+    compago_expires_at = fields.Datetime(readonly=True)
+    compago_status = fields.Char(readonly=True)
     compago_expired = fields.Boolean(string="Expired at Compago", readonly=True)
     compago_summary_status = fields.Char(string="Compago Payment Result", readonly=True)
     compago_card_brand = fields.Char(string="Card Brand", readonly=True)
@@ -65,25 +65,35 @@ class PaymentTransaction(models.Model):
     compago_entry_mode = fields.Char(string="Card Entry Mode", readonly=True)
     compago_auth_code = fields.Char(string="Authorization Code", readonly=True)
     compago_payment_id = fields.Char(string="Compago Payment ID", readonly=True)
-    compago_operation_code = fields.Char(string="Compago Operation Code", readonly=True)
+    compago_operation_code = fields.Char(readonly=True)
 
     def init(self):
-        super().init()
+        res = super().init()
         # Shared by every worker: when each intent was last fetched from Compago, so that one GET
         # per intent per poll interval reaches Compago whatever the number of callers. Unlogged:
         # it is a throttle, not data.
         self.env.cr.execute(
-            f"""CREATE UNLOGGED TABLE IF NOT EXISTS {POLL_TABLE} (
+            SQL(
+                """CREATE UNLOGGED TABLE IF NOT EXISTS %s (
                     transaction_id integer PRIMARY KEY,
                     polled_at timestamp NOT NULL
-                )"""
+                )""",
+                POLL_TABLE,
+            )
         )
+        return res
 
     # === CREATE === #
 
     @api.model
     def _compago_start_for_pos(
-        self, payment_method_id, pos_session_id, pos_order_ref, payment_uuid, amount, partner_id=None
+        self,
+        payment_method_id,
+        pos_session_id,
+        pos_order_ref,
+        payment_uuid,
+        amount,
+        partner_id=None,
     ):
         """Check a register's request for a card payment and return its transaction: the one
         still waiting for this payment line, or a new draft.
@@ -95,17 +105,32 @@ class PaymentTransaction(models.Model):
         self._compago_check_pos_user()
         session = self._compago_pos_record("pos.session", pos_session_id)
         if session.state not in ("opening_control", "opened"):
-            raise UserError(self.env._("This register's session is closed. Open a new session first."))
+            raise UserError(
+                self.env._("This register's session is closed. Open a new session first.")
+            )
         method = self._compago_pos_record("pos.payment.method", payment_method_id)
-        if method not in session.config_id.payment_method_ids or method.use_payment_terminal != "compago":
-            raise UserError(self.env._("This payment method does not take Compago payments in this register."))
+        if (
+            method not in session.config_id.payment_method_ids
+            or method.use_payment_terminal != "compago"
+        ):
+            raise UserError(
+                self.env._("This payment method does not take Compago payments in this register.")
+            )
         provider = method.sudo().compago_provider_id
         if provider.state not in ("enabled", "test"):
             raise UserError(self.env._("The Compago account of this payment method is disabled."))
         currency = session.currency_id
         if currency.name != "MXN":
-            raise UserError(self.env._("Compago takes Mexican pesos only; this register works in %s.", currency.name))
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount):
+            raise UserError(
+                self.env._(
+                    "Compago takes Mexican pesos only; this register works in %s.", currency.name
+                )
+            )
+        if (
+            isinstance(amount, bool)
+            or not isinstance(amount, (int, float))
+            or not math.isfinite(amount)
+        ):
             raise UserError(self.env._("The amount to charge is not a number."))
         if currency.compare_amounts(amount, 0) <= 0:
             raise UserError(
@@ -114,7 +139,11 @@ class PaymentTransaction(models.Model):
                     "payment method (for example cash) or refund the card from the Compago app."
                 )
             )
-        if not isinstance(pos_order_ref, str) or not pos_order_ref.strip() or len(pos_order_ref) > 128:
+        if (
+            not isinstance(pos_order_ref, str)
+            or not pos_order_ref.strip()
+            or len(pos_order_ref) > 128
+        ):
             raise UserError(self.env._("The order reference is missing or too long."))
         if not isinstance(payment_uuid, str) or not PAYMENT_UUID_PATTERN.match(payment_uuid):
             raise UserError(self.env._("The payment line identifier is missing or invalid."))
@@ -135,7 +164,9 @@ class PaymentTransaction(models.Model):
         )
         if waiting:
             if waiting.compago_pos_session_id != session:
-                raise UserError(self.env._("This payment line belongs to another register session."))
+                raise UserError(
+                    self.env._("This payment line belongs to another register session.")
+                )
             if currency.compare_amounts(waiting.amount, amount) != 0:
                 raise UserError(
                     self.env._(
@@ -159,19 +190,28 @@ class PaymentTransaction(models.Model):
         record = self.env[model]
         if isinstance(record_id, int) and not isinstance(record_id, bool):
             record = record.browse(record_id).exists()
-        if not record or not record.has_access("read") or (
-            "company_id" in record._fields
-            and record.company_id
-            and record.company_id not in self.env.user.company_ids
+        if (
+            not record
+            or not record.has_access("read")
+            or (
+                "company_id" in record._fields
+                and record.company_id
+                and record.company_id not in self.env.user.company_ids
+            )
         ):
             raise UserError(
-                self.env._("%(model)s %(id)s does not exist or belongs to another shop.",
-                  model=self.env[model]._description, id=record_id)
+                self.env._(
+                    "%(model)s %(id)s does not exist or belongs to another shop.",
+                    model=self.env[model]._description,
+                    id=record_id,
+                )
             )
         return record
 
     @api.model
-    def _compago_prepare(self, pos_session, payment_method, order_ref, payment_uuid, amount, partner):
+    def _compago_prepare(
+        self, pos_session, payment_method, order_ref, payment_uuid, amount, partner
+    ):
         """Create the draft transaction of a new intent attempt (the caller commits it before
         calling Compago, so that the attempt stays traceable whatever happens next)."""
         config = pos_session.config_id
@@ -260,21 +300,30 @@ class PaymentTransaction(models.Model):
         callers never wait for each other's Compago call."""
         interval = f"{compago_api.POLL_INTERVAL_SECONDS} seconds"
         self.env.cr.execute(
-            f"SELECT 1 FROM {POLL_TABLE} WHERE transaction_id = %s"
-            " AND polled_at > (clock_timestamp() AT TIME ZONE 'UTC') - %s::interval",
-            (self.id, interval),
+            SQL(
+                "SELECT 1 FROM %s WHERE transaction_id = %s"
+                " AND polled_at > (clock_timestamp() AT TIME ZONE 'UTC') - %s::interval",
+                POLL_TABLE,
+                self.id,
+                interval,
+            )
         )
         if self.env.cr.rowcount:
             return False
         try:
             with self.env.registry.cursor() as claim_cr:
                 claim_cr.execute(
-                    f"""INSERT INTO {POLL_TABLE} AS poll (transaction_id, polled_at)
+                    SQL(
+                        """INSERT INTO %s AS poll (transaction_id, polled_at)
                         VALUES (%s, clock_timestamp() AT TIME ZONE 'UTC')
                         ON CONFLICT (transaction_id) DO UPDATE SET polled_at = EXCLUDED.polled_at
                         WHERE poll.polled_at <= EXCLUDED.polled_at - %s::interval
                         RETURNING 1""",
-                    (self.id, interval),
+                        POLL_TABLE,
+                        self.id,
+                        interval,
+                    ),
+                    log_exceptions=False,
                 )
                 return bool(claim_cr.rowcount)
         except psycopg2.errors.SerializationFailure:
@@ -328,6 +377,7 @@ class PaymentTransaction(models.Model):
     def _compago_apply_outcome(self, outcome):
         if outcome == "done" and self.state != "done":
             self._set_done(extra_allowed_states=("cancel",))
+            self.compago_pos_payment_id._compago_link_transactions()
         elif outcome == "error" and self.state != "error":
             self._set_error(
                 self.env._(
@@ -375,7 +425,9 @@ class PaymentTransaction(models.Model):
                 return self._compago_refresh()
             return error
         self.compago_status = compago_api.STATUS_CANCELLED
-        self._set_canceled(state_message=self.env._("The payment request was cancelled by the cashier."))
+        self._set_canceled(
+            state_message=self.env._("The payment request was cancelled by the cashier.")
+        )
         return None
 
     # === POS-FACING STATE === #
@@ -399,7 +451,11 @@ class PaymentTransaction(models.Model):
                 "The payment request expired before a card was presented. You can send it again."
             ),
         }
-        return messages.get(state) or self.state_message or self.env._("The payment could not be completed.")
+        return (
+            messages.get(state)
+            or self.state_message
+            or self.env._("The payment could not be completed.")
+        )
 
     def _compago_pos_payload(self, error=None):
         """The answer of every POS route: what the register shows and stores."""
@@ -438,18 +494,17 @@ class PaymentTransaction(models.Model):
             domain = [("compago_pos_payment_uuid", "=", payment_uuid)]
         else:
             raise UserError(self.env._("Say which Compago payment you mean."))
-        tx = (
-            self.sudo()
-            .search(
-                [
-                    *domain,
-                    ("provider_code", "=", "compago"),
-                    ("company_id", "in", self.env.user.company_ids.ids),
-                ],
-                order="id desc",
-                limit=1,
-            )
+        tx = self.sudo().search(
+            [
+                *domain,
+                ("provider_code", "=", "compago"),
+                ("company_id", "in", self.env.user.company_ids.ids),
+            ],
+            order="id desc",
+            limit=1,
         )
         if not tx or not tx.compago_pos_config_id.with_env(self.env).has_access("read"):
-            raise UserError(self.env._("This Compago payment does not exist or belongs to another shop."))
+            raise UserError(
+                self.env._("This Compago payment does not exist or belongs to another shop.")
+            )
         return tx

@@ -6,7 +6,6 @@ class PosConfig(models.Model):
     _inherit = "pos.config"
 
     compago_terminal_id = fields.Many2one(
-        string="Compago Terminal",
         comodel_name="compago.terminal",
         help="The terminal that takes this register's Compago payments. Leave empty to let any "
         "terminal of the Compago account take them.",

@@ -17,12 +17,10 @@ class PosPayment(models.Model):
     _inherit = "pos.payment"
 
     compago_reference = fields.Char(
-        string="Compago Reference",
         help="The reference of the Compago payment request of this line (set by the register).",
         copy=False,
     )
     compago_transaction_id = fields.Many2one(
-        string="Compago Transaction",
         comodel_name="payment.transaction",
         readonly=True,
         copy=False,
@@ -51,37 +49,52 @@ class PosPayment(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if {"uuid", "compago_reference", "compago_transaction_id", *CARD_DATA_FROM_TRANSACTION} & set(vals):
+        if not self.env.context.get("compago_linking") and {
+            "uuid",
+            "compago_reference",
+            "compago_transaction_id",
+            *CARD_DATA_FROM_TRANSACTION,
+        } & set(vals):
             self._compago_link_transactions()
         return result
 
     def _compago_link_transactions(self):
         """Link each Compago payment to its transaction (by payment uuid, in the same register)
-        and copy the card data from it: what the register sends is never trusted."""
+        and copy the card data from it: what the register sends is never trusted. Also called when
+        a linked transaction gets confirmed after the order was synced."""
         compago_payments = self.filtered(
             lambda p: p.payment_method_id.use_payment_terminal == "compago"
         )
         if not compago_payments:
             return
-        transactions = self.env["payment.transaction"].sudo().search(
-            [
-                ("provider_code", "=", "compago"),
-                ("compago_pos_payment_uuid", "in", compago_payments.mapped("uuid")),
-            ],
-            order="id desc",
+        transactions = (
+            self.env["payment.transaction"]
+            .sudo()
+            .search(
+                [
+                    ("provider_code", "=", "compago"),
+                    ("compago_pos_payment_uuid", "in", compago_payments.mapped("uuid")),
+                ],
+                order="id desc",
+            )
         )
         for payment in compago_payments:
             tx = transactions.filtered(
-                lambda t, p=payment: t.compago_pos_payment_uuid == p.uuid
-                and t.compago_pos_config_id == p.session_id.config_id
-                and t.company_id == p.company_id
+                lambda t, p=payment: (
+                    t.compago_pos_payment_uuid == p.uuid
+                    and t.compago_pos_config_id == p.session_id.config_id
+                    and t.company_id == p.company_id
+                )
             )
             tx = tx.filtered(lambda t: t.state == "done")[:1] or tx[:1]
             values = {
                 "compago_transaction_id": tx.id,
                 "compago_reference": tx.reference or False,
-                **{field: tx[tx_field] or False for field, tx_field in CARD_DATA_FROM_TRANSACTION.items()},
+                **{
+                    field: tx[tx_field] or False
+                    for field, tx_field in CARD_DATA_FROM_TRANSACTION.items()
+                },
             }
-            super(PosPayment, payment.sudo()).write(values)
+            payment.sudo().with_context(compago_linking=True).write(values)
             if tx and tx.compago_pos_payment_id != payment:
                 tx.compago_pos_payment_id = payment

@@ -17,13 +17,14 @@ class PosPaymentMethod(models.Model):
 
     @api.onchange("use_payment_terminal")
     def _onchange_use_payment_terminal(self):
-        super()._onchange_use_payment_terminal()
+        res = super()._onchange_use_payment_terminal()
         if self.use_payment_terminal != "compago":
             self.compago_provider_id = False
         elif not self.compago_provider_id:
             self.compago_provider_id = self.env["payment.provider"].search(
                 [("code", "=", "compago"), ("company_id", "=", self.company_id.id)], limit=1
             )
+        return res
 
     @api.constrains("use_payment_terminal", "compago_provider_id", "journal_id", "company_id")
     def _check_compago_configuration(self):
@@ -31,13 +32,16 @@ class PosPaymentMethod(models.Model):
             provider = method.compago_provider_id
             if not provider:
                 raise ValidationError(
-                    self.env._("Choose the Compago account of the payment method %(method)s.", method=method.name)
+                    self.env._(
+                        "Choose the Compago account of the payment method %(method)s.",
+                        method=method.name,
+                    )
                 )
             if provider.state not in ("enabled", "test"):
                 raise ValidationError(
                     self.env._(
-                        "The Compago account %(provider)s is disabled: enable it (or put it in test "
-                        "mode) before using it in the payment method %(method)s.",
+                        "The Compago account %(provider)s is disabled: enable it (or put it in "
+                        "test mode) before using it in the payment method %(method)s.",
                         provider=provider.name,
                         method=method.name,
                     )

@@ -83,7 +83,9 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
         body = response.json()
         return body.get("result"), body.get("error")
 
-    def create_intent(self, session, amount=350.5, payment_uuid="11111111-aaaa-4bbb-8ccc-000000000001", **extra):
+    def create_intent(
+        self, session, amount=350.5, payment_uuid="11111111-aaaa-4bbb-8ccc-000000000001", **extra
+    ):
         params = {
             "payment_method_id": self.compago_method.id,
             "pos_session_id": session.id,

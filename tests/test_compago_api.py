@@ -1,7 +1,6 @@
 import json
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from odoo.tests import TransactionCase, tagged
 
@@ -10,8 +9,9 @@ from odoo.addons.pos_compago.models.compago_api import CompagoApiError
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=20,
 )
 INTENT_KEYS = ["id", "status", "expired", "amount", "currency", "paymentSummary"]
@@ -27,11 +27,18 @@ class TestCompagoApiParsing(TransactionCase):
 
     def test_error_bodies(self):
         parse = compago_api.parse_error_body
-        self.assertEqual(parse('{"message": "Terminal not found"}', "application/json"), "Terminal not found")
-        self.assertEqual(parse('{"message": ["amount must be positive", "x"]}'), "amount must be positive; x")
+        self.assertEqual(
+            parse('{"message": "Terminal not found"}', "application/json"), "Terminal not found"
+        )
+        self.assertEqual(
+            parse('{"message": ["amount must be positive", "x"]}'), "amount must be positive; x"
+        )
         self.assertEqual(parse('{"error": {"message": "nested"}}'), "nested")
         self.assertEqual(parse('{"error": "Bad Request"}'), "Bad Request")
-        self.assertEqual(parse("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"), "502 Bad Gateway")
+        self.assertEqual(
+            parse("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"),
+            "502 Bad Gateway",
+        )
         self.assertEqual(parse("plain   text\n"), "plain text")
         self.assertEqual(parse(""), "")
         self.assertEqual(parse('{"id": '), '{"id":')
@@ -47,7 +54,9 @@ class TestCompagoApiParsing(TransactionCase):
         self.assertEqual(
             outcome(status="CONFIRMED", expired=False, paymentSummary={"status": "SUCCESS"}), "done"
         )
-        self.assertEqual(outcome(status="CONFIRMED", expired=True, paymentSummary={"status": "SUCCESS"}), "done")
+        self.assertEqual(
+            outcome(status="CONFIRMED", expired=True, paymentSummary={"status": "SUCCESS"}), "done"
+        )
         self.assertEqual(outcome(status="CONFIRMED", paymentSummary={"status": "FAILED"}), "error")
         self.assertEqual(outcome(status="CONFIRMED"), "error")
 
@@ -87,20 +96,33 @@ class TestCompagoApiParsing(TransactionCase):
         )
 
     def test_malformed_intents_are_refused(self):
-        for body in (None, [], "x", {}, {"id": ""}, {"id": "i", "status": "PAID"},
-                     {"id": "i", "status": "PENDING", "expired": "no"},
-                     {"id": "i", "status": "PENDING", "paymentSummary": []}):
+        for body in (
+            None,
+            [],
+            "x",
+            {},
+            {"id": ""},
+            {"id": "i", "status": "PAID"},
+            {"id": "i", "status": "PENDING", "expired": "no"},
+            {"id": "i", "status": "PENDING", "paymentSummary": []},
+        ):
             with self.subTest(body=body), self.assertRaises(CompagoApiError) as caught:
                 compago_api.parse_intent(body)
             self.assertEqual(caught.exception.kind, "malformed")
 
     def test_error_classification(self):
-        self.assertTrue(CompagoApiError("http", "Payment intent already confirmed", 400).is_already_confirmed)
-        self.assertFalse(CompagoApiError("http", "Only MXN currency is supported", 400).is_already_confirmed)
+        self.assertTrue(
+            CompagoApiError("http", "Payment intent already confirmed", 400).is_already_confirmed
+        )
+        self.assertFalse(
+            CompagoApiError("http", "Only MXN currency is supported", 400).is_already_confirmed
+        )
         self.assertTrue(CompagoApiError("timeout").may_have_reached_compago)
         self.assertTrue(CompagoApiError("http", "boom", 502).may_have_reached_compago)
         self.assertFalse(CompagoApiError("connection").may_have_reached_compago)
-        self.assertFalse(CompagoApiError("http", "Terminal not found", 404).may_have_reached_compago)
+        self.assertFalse(
+            CompagoApiError("http", "Terminal not found", 404).may_have_reached_compago
+        )
 
     @settings(max_examples=300, deadline=None, database=None)
     @given(st.dictionaries(st.sampled_from(INTENT_KEYS), JSON_VALUES) | JSON_VALUES)
@@ -110,12 +132,17 @@ class TestCompagoApiParsing(TransactionCase):
             intent = compago_api.parse_intent(body)
         except CompagoApiError:
             return
-        self.assertIn(compago_api.intent_outcome(intent), {"done", "error", "cancelled", "expired", "pending"})
+        self.assertIn(
+            compago_api.intent_outcome(intent), {"done", "error", "cancelled", "expired", "pending"}
+        )
         for value in intent["summary"].values():
             self.assertTrue(value is False or isinstance(value, str))
 
     @settings(max_examples=200, deadline=None, database=None)
-    @given(st.one_of(st.text(max_size=400), JSON_VALUES.map(json.dumps)), st.sampled_from(["", "application/json", "text/html"]))
+    @given(
+        st.one_of(st.text(max_size=400), JSON_VALUES.map(json.dumps)),
+        st.sampled_from(["", "application/json", "text/html"]),
+    )
     def test_error_parser_never_crashes(self, text, content_type):
         message = compago_api.parse_error_body(text, content_type)
         self.assertIsInstance(message, str)

@@ -43,11 +43,15 @@ class TestPaymentEngine(CompagoCommon):
         self.assertEqual(intent["terminalCode"], TERMINAL_1)
         self.assertEqual(intent["amount"], 350.5)
         self.assertAlmostEqual(
-            tx.compago_expires_at, fields.Datetime.now() + timedelta(minutes=10), delta=timedelta(seconds=30)
+            tx.compago_expires_at,
+            fields.Datetime.now() + timedelta(minutes=10),
+            delta=timedelta(seconds=30),
         )
         payload = tx._compago_pos_payload()
         self.assertEqual(payload["state"], "pending")
-        self.assertEqual(payload["deep_link"], f"compago-pos-app:///charge/payment-intent/{intent['id']}")
+        self.assertEqual(
+            payload["deep_link"], f"compago-pos-app:///charge/payment-intent/{intent['id']}"
+        )
 
     def test_any_terminal_mode_sends_no_terminal_code(self):
         self.main_pos_config.compago_terminal_id = False
@@ -85,7 +89,10 @@ class TestPaymentEngine(CompagoCommon):
         payload = tx._compago_pos_payload()
         self.assertEqual(payload["state"], "done")
         self.assertEqual(
-            {k: payload["card"][k] for k in ("brand", "last4", "auth_code", "funding", "issuer", "entry_mode")},
+            {
+                k: payload["card"][k]
+                for k in ("brand", "last4", "auth_code", "funding", "issuer", "entry_mode")
+            },
             {
                 "brand": "MASTERCARD",
                 "last4": "5454",
@@ -162,14 +169,22 @@ class TestPaymentEngine(CompagoCommon):
 
     def test_create_errors_that_prove_nothing_was_created(self):
         cases = [
-            ("Compago rejected the API key", lambda: self.provider.write({"compago_api_key": "wrong"})),
-            ("does not know this register's terminal", lambda: self.terminal_1.write({"code": "UNKNOWN-1"})),
+            (
+                "Compago rejected the API key",
+                lambda: self.provider.write({"compago_api_key": "wrong"}),
+            ),
+            (
+                "does not know this register's terminal",
+                lambda: self.terminal_1.write({"code": "UNKNOWN-1"}),
+            ),
         ]
         for index, (message, breakage) in enumerate(cases):
             with self.subTest(message=message), self.env.cr.savepoint(flush=True) as savepoint:
                 breakage()
                 with mute_logger(PROVIDER_LOGGER):
-                    tx = self.start_intent(payment_uuid=f"33333333-aaaa-4bbb-8ccc-00000000000{index}")
+                    tx = self.start_intent(
+                        payment_uuid=f"33333333-aaaa-4bbb-8ccc-00000000000{index}"
+                    )
                 self.assertEqual(tx.state, "error")
                 payload = tx._compago_pos_payload()
                 self.assertEqual(payload["state"], "error")
@@ -184,7 +199,9 @@ class TestPaymentEngine(CompagoCommon):
                 self.simulator.fail_next(mode, paths=["create"])
                 with mute_logger(PROVIDER_LOGGER):
                     tx = self.start_intent(payment_uuid=f"44444444-aaaa-4bbb-8ccc-{mode:0>12}"[:36])
-                self.assertEqual(tx.state, "draft", "a create whose answer was lost is not cancelled")
+                self.assertEqual(
+                    tx.state, "draft", "a create whose answer was lost is not cancelled"
+                )
                 payload = tx._compago_pos_payload()
                 self.assertEqual(payload["state"], "error")
                 self.assertIn("cancel it there", payload["message"])
@@ -228,7 +245,10 @@ class TestPaymentEngine(CompagoCommon):
         action = self.provider.action_compago_test_connection()
         self.assertEqual(action["params"]["type"], "success")
         self.provider.compago_api_key = "wrong"
-        with mute_logger(PROVIDER_LOGGER), self.assertRaisesRegex(UserError, "rejected the API key"):
+        with (
+            mute_logger(PROVIDER_LOGGER),
+            self.assertRaisesRegex(UserError, "rejected the API key"),
+        ):
             self.provider.action_compago_test_connection()
 
     def test_never_offered_online(self):
@@ -250,9 +270,13 @@ class TestPaymentEngine(CompagoCommon):
         disabled = self.provider.copy({"state": "disabled"})
         with self.assertRaisesRegex(ValidationError, "is disabled"):
             Method.create({**values, "compago_provider_id": disabled.id})
-        usd_journal = self.bank_journal.copy({"code": "USDB", "currency_id": self.env.ref("base.USD").id})
+        usd_journal = self.bank_journal.copy(
+            {"code": "USDB", "currency_id": self.env.ref("base.USD").id}
+        )
         with self.assertRaisesRegex(ValidationError, "Mexican pesos only"):
-            Method.create({**values, "compago_provider_id": self.provider.id, "journal_id": usd_journal.id})
+            Method.create(
+                {**values, "compago_provider_id": self.provider.id, "journal_id": usd_journal.id}
+            )
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
             self.env["compago.terminal"].create(
                 {"name": "Copy", "code": f" {TERMINAL_1} ", "provider_id": self.provider.id}

@@ -71,9 +71,13 @@ class TestPosRoutes(CompagoCommon):
                     **params,
                 }
                 with mute_logger("odoo.http"):
-                    self.assert_refused(self.jsonrpc("/pos_compago/intent/create", **values), message)
+                    self.assert_refused(
+                        self.jsonrpc("/pos_compago/intent/create", **values), message
+                    )
         self.assertFalse(self.api_calls())
-        self.assertFalse(self.env["payment.transaction"].search([("provider_code", "=", "compago")]))
+        self.assertFalse(
+            self.env["payment.transaction"].search([("provider_code", "=", "compago")])
+        )
 
     def test_closed_session_is_refused(self):
         self.pos_session.post_closing_cash_details(0)
@@ -86,7 +90,9 @@ class TestPosRoutes(CompagoCommon):
         other_company = self.env["res.company"].create(
             {"name": "Otra tienda", "currency_id": self.env.ref("base.MXN").id}
         )
-        foreign_partner = self.env["res.partner"].create({"name": "Cliente ajeno", "company_id": other_company.id})
+        foreign_partner = self.env["res.partner"].create(
+            {"name": "Cliente ajeno", "company_id": other_company.id}
+        )
         with mute_logger("odoo.http"):
             self.assert_refused(
                 self.jsonrpc(
@@ -144,7 +150,8 @@ class TestPosRoutes(CompagoCommon):
         self.assertEqual(len(self.api_calls("create")), 1)
         with mute_logger("odoo.http"):
             self.assert_refused(
-                self.create_intent(self.pos_session, payment_uuid=UUID_1, amount=99.0), "already waiting"
+                self.create_intent(self.pos_session, payment_uuid=UUID_1, amount=99.0),
+                "already waiting",
             )
 
     def test_retry_after_cancel_creates_a_new_intent(self):
@@ -160,14 +167,18 @@ class TestPosRoutes(CompagoCommon):
         created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1)
         self.simulator.approve(created["intent_id"])
         with mute_logger("odoo.addons.pos_compago.models.payment_provider"):
-            result, _error = self.jsonrpc("/pos_compago/intent/cancel", reference=created["reference"])
+            result, _error = self.jsonrpc(
+                "/pos_compago/intent/cancel", reference=created["reference"]
+            )
         self.assertEqual(result["state"], "done")
         self.assertTrue(result["card"]["auth_code"])
 
     def test_five_callers_within_the_interval_make_one_compago_call(self):
         created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1)
         for _index in range(5):
-            status, _error = self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
+            status, _error = self.jsonrpc(
+                "/pos_compago/intent/status", reference=created["reference"]
+            )
             self.assertEqual(status["state"], "pending")
         self.assertEqual(len(self.api_calls("get")), 1)
 
@@ -196,11 +207,15 @@ class TestPosRoutes(CompagoCommon):
 
     def test_order_sync_links_the_payment_and_ignores_forged_card_data(self):
         created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1, amount=10.0)
-        self.simulator.approve(created["intent_id"], lastFourDigits="4242", networkType="VISA", resultCode="777777")
+        self.simulator.approve(
+            created["intent_id"], lastFourDigits="4242", networkType="VISA", resultCode="777777"
+        )
         self.expire_poll_slot(self.tx(created["reference"]))
         self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
 
-        product = self.env["product.product"].create({"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False})
+        product = self.env["product.product"].create(
+            {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
+        )
         forged = {"card_no": "0000", "card_brand": "FAKE", "payment_method_authcode": "FORGED"}
         order_data = {
             "amount_paid": 20.0,
@@ -210,12 +225,37 @@ class TestPosRoutes(CompagoCommon):
             "date_order": "2026-11-24 12:00:00",
             "pricelist_id": False,
             "name": "Order compago sync",
-            "lines": [Command.create({"product_id": product.id, "qty": 2, "price_unit": 10.0, "price_subtotal": 20.0, "price_subtotal_incl": 20.0, "tax_ids": []})],
+            "lines": [
+                Command.create(
+                    {
+                        "product_id": product.id,
+                        "qty": 2,
+                        "price_unit": 10.0,
+                        "price_subtotal": 20.0,
+                        "price_subtotal_incl": 20.0,
+                        "tax_ids": [],
+                    }
+                )
+            ],
             "partner_id": False,
             "session_id": self.pos_session.id,
             "payment_ids": [
-                Command.create({"amount": 10.0, "payment_method_id": self.compago_method.id, "uuid": UUID_1, **forged}),
-                Command.create({"amount": 10.0, "payment_method_id": self.compago_method.id, "uuid": UUID_2, **forged}),
+                Command.create(
+                    {
+                        "amount": 10.0,
+                        "payment_method_id": self.compago_method.id,
+                        "uuid": UUID_1,
+                        **forged,
+                    }
+                ),
+                Command.create(
+                    {
+                        "amount": 10.0,
+                        "payment_method_id": self.compago_method.id,
+                        "uuid": UUID_2,
+                        **forged,
+                    }
+                ),
             ],
             "uuid": "77777777-aaaa-4bbb-8ccc-000000000001",
             "user_id": self.pos_user.id,

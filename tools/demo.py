@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_runner import (  # noqa: E402
+from odoo_runner import (
     database_exists,
     dropdb,
     odoo_command,
@@ -32,8 +32,21 @@ DATA_SCRIPT = Path(__file__).resolve().parent / "demo_data.py"
 def create_database(env, simulator_url):
     print(f"[demo] creating the database {DATABASE} (a few minutes, once)")
     steps = [
-        odoo_command(env, DATABASE, "init", DATABASE, "--country", "MX", "--language", "es_MX",
-                     "--username", "admin", "--password", "admin", subcommand=("db",)),
+        odoo_command(
+            env,
+            DATABASE,
+            "init",
+            DATABASE,
+            "--country",
+            "MX",
+            "--language",
+            "es_MX",
+            "--username",
+            "admin",
+            "--password",
+            "admin",
+            subcommand=("db",),
+        ),
         odoo_command(env, DATABASE, "pos_compago", subcommand=("module", "install")),
     ]
     for step in steps:
@@ -76,8 +89,14 @@ def main():
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
-    simulator_command = [sys.executable, str(Path(__file__).resolve().parent / "compago_simulator.py"),
-                         "--port", str(SIMULATOR_PORT), "--api-key", API_KEY]
+    simulator_command = [
+        sys.executable,
+        str(Path(__file__).resolve().parent / "compago_simulator.py"),
+        "--port",
+        str(SIMULATOR_PORT),
+        "--api-key",
+        API_KEY,
+    ]
     for terminal in TERMINALS:
         simulator_command += ["--terminal", terminal]
     children.append(subprocess.Popen(simulator_command, env=process_env()))
@@ -92,8 +111,9 @@ def main():
 
     log_file = Path(env["POS_COMPAGO_CACHE"]) / "logs" / "demo-odoo.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    odoo = odoo_command(env, DATABASE, f"--logfile={log_file}", "--max-cron-threads=1",
-                        http_port=ODOO_PORT)
+    odoo = odoo_command(
+        env, DATABASE, f"--logfile={log_file}", "--max-cron-threads=1", http_port=ODOO_PORT
+    )
     children.append(subprocess.Popen(odoo, env=process_env()))
     if not wait_for_http(f"http://127.0.0.1:{ODOO_PORT}/web/login", timeout=180):
         print(f"[demo] Odoo did not start: see {log_file}")

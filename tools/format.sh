@@ -29,6 +29,7 @@ export RUFF_CACHE_DIR="$POS_COMPAGO_CACHE/ruff-cache"
 cd "$REPO_DIR"
 rc=0
 pre-commit run --hook-stage manual --all-files "$@" || rc=$?
+python3 tools/gen_readme.py
 if [ "$rc" -ne 0 ]; then
     echo "[format] files were rewritten (or a fixer reported a problem): review with git diff," \
         "then run tools/lint.sh" >&2

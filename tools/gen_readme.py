@@ -1,7 +1,7 @@
 """Assemble README.rst from the readme/*.md fragments (OCA's layout, without its generator).
 
-    python3 tools/gen_readme.py          write README.rst
-    python3 tools/gen_readme.py --check  fail when README.rst is out of date
+python3 tools/gen_readme.py          write README.rst
+python3 tools/gen_readme.py --check  fail when README.rst is out of date
 """
 
 import ast
@@ -85,7 +85,7 @@ def build():
     out += [
         ".. This file is generated from readme/*.md by tools/gen_readme.py: edit those instead.",
         "",
-        f"|license| |version|",
+        "|license| |version|",
         "",
         ".. |license| image:: https://img.shields.io/badge/licence-LGPL--3-blue.png",
         "   :alt: License: LGPL-3",

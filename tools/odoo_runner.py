@@ -82,7 +82,12 @@ def run_logged(command, log_path, timeout):
     with log_path.open("w") as log:
         try:
             return subprocess.run(
-                command, stdout=log, stderr=subprocess.STDOUT, env=process_env(), timeout=timeout
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=process_env(),
+                timeout=timeout,
+                check=False,
             ).returncode
         except subprocess.TimeoutExpired:
             log.write(f"\n[runner] timed out after {timeout} s\n")
@@ -97,9 +102,12 @@ def judge_log(log_path):
     has_report = False
     for line in log_path.read_text(errors="replace").splitlines():
         match = LOG_LINE.match(line)
-        if match and match["level"] in ("WARNING", "ERROR", "CRITICAL"):
-            if not any(pattern.search(line) for pattern in IGNORED_LOG_PATTERNS):
-                problems.append(line)
+        if (
+            match
+            and match["level"] in ("WARNING", "ERROR", "CRITICAL")
+            and not any(pattern.search(line) for pattern in IGNORED_LOG_PATTERNS)
+        ):
+            problems.append(line)
         if SKIPPED_LINE.search(line):
             skipped += 1
         result = RESULT_LINE.search(line)
@@ -112,7 +120,7 @@ def judge_log(log_path):
 
 
 def wait_for_http(url, timeout=120):
-    import urllib.request  # noqa: PLC0415
+    import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,8 +134,19 @@ def wait_for_http(url, timeout=120):
 
 def database_exists(env, database):
     result = subprocess.run(
-        ["psql", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], "-d", "postgres",
-         "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
+        [
+            "psql",
+            "-h",
+            env["PG_HOST"],
+            "-p",
+            env["PG_PORT"],
+            "-U",
+            env["PG_USER"],
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -150,7 +169,9 @@ def dropdb(env, database):
             database,
         ],
         check=False,
-        env=dict(process_env(), PGPASSWORD=env["PG_PASSWORD"], PGOPTIONS="-c client_min_messages=warning"),
+        env=dict(
+            process_env(), PGPASSWORD=env["PG_PASSWORD"], PGOPTIONS="-c client_min_messages=warning"
+        ),
     )
 
 
