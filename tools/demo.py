@@ -4,7 +4,6 @@ Started by ``make demo`` (tools/demo.sh), which prepares the runtime first.
 """
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -29,8 +28,8 @@ TERMINALS = ["CPG-DEMO-1", "CPG-DEMO-2"]
 DATA_SCRIPT = Path(__file__).resolve().parent / "demo_data.py"
 
 
-def create_database(env, simulator_url):
-    print(f"[demo] creating the database {DATABASE} (a few minutes, once)")
+def create_database(env, simulator_url, log_file):
+    print(f"[demo] creating the database {DATABASE} (a few minutes, once; log: {log_file})")
     steps = [
         odoo_command(
             env,
@@ -49,22 +48,32 @@ def create_database(env, simulator_url):
         ),
         odoo_command(env, DATABASE, "pos_compago", subcommand=("module", "install")),
     ]
-    for step in steps:
-        subprocess.run(step, check=True, env=process_env(), stdout=subprocess.DEVNULL)
-    shell = odoo_command(env, DATABASE, "--no-http", subcommand=("shell",))
-    subprocess.run(
-        shell,
-        input=DATA_SCRIPT.read_text(),
-        text=True,
-        check=True,
-        env=dict(
-            process_env(),
-            DEMO_SIMULATOR_URL=simulator_url,
-            DEMO_API_KEY=API_KEY,
-            DEMO_TERMINALS=",".join(TERMINALS),
-        ),
-        stdout=subprocess.DEVNULL,
-    )
+    try:
+        run_setup(env, steps, simulator_url, log_file)
+    except subprocess.CalledProcessError:
+        dropdb(env, DATABASE)  # never leave a half-made demo database behind
+        sys.exit(f"[demo] the database could not be prepared: see {log_file}")
+
+
+def run_setup(env, steps, simulator_url, log_file):
+    with log_file.open("a") as log:
+        for step in steps:
+            subprocess.run(step, check=True, env=process_env(), stdout=log, stderr=log)
+        shell = odoo_command(env, DATABASE, "--no-http", subcommand=("shell",))
+        subprocess.run(
+            shell,
+            input=DATA_SCRIPT.read_text(),
+            text=True,
+            check=True,
+            env=dict(
+                process_env(),
+                DEMO_SIMULATOR_URL=simulator_url,
+                DEMO_API_KEY=API_KEY,
+                DEMO_TERMINALS=",".join(TERMINALS),
+            ),
+            stdout=log,
+            stderr=log,
+        )
 
 
 def main():
@@ -72,23 +81,34 @@ def main():
     parser.add_argument("--reset", action="store_true", help="drop and recreate the demo database")
     args = parser.parse_args()
     env = runtime_env()
-    simulator_url = f"http://127.0.0.1:{SIMULATOR_PORT}"
     children = []
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run_demo(env, args.reset, children)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_children(children)
 
-    def stop(*_args):
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+def stop_children(children):
+    for child in reversed(children):
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print("[demo] stopped")
 
+
+def run_demo(env, reset, children):
+    """Start the simulator and Odoo (creating the database if needed), then wait for Ctrl-C."""
+    simulator_url = f"http://127.0.0.1:{SIMULATOR_PORT}"
+    log_dir = Path(env["POS_COMPAGO_CACHE"]) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
     simulator_command = [
         sys.executable,
         str(Path(__file__).resolve().parent / "compago_simulator.py"),
@@ -99,25 +119,27 @@ def main():
     ]
     for terminal in TERMINALS:
         simulator_command += ["--terminal", terminal]
-    children.append(subprocess.Popen(simulator_command, env=process_env()))
+    with (log_dir / "demo-simulator.log").open("a") as simulator_log:
+        children.append(
+            subprocess.Popen(
+                simulator_command, env=process_env(), stdout=simulator_log, stderr=simulator_log
+            )
+        )
     if not wait_for_http(f"{simulator_url}/_sim/health", timeout=20):
-        print("[demo] the Compago simulator did not start")
-        stop()
+        sys.exit(f"[demo] the Compago simulator did not start: see {log_dir}/demo-simulator.log")
 
-    if args.reset and database_exists(env, DATABASE):
+    if reset and database_exists(env, DATABASE):
         dropdb(env, DATABASE)
     if not database_exists(env, DATABASE):
-        create_database(env, simulator_url)
+        create_database(env, simulator_url, log_dir / "demo-setup.log")
 
-    log_file = Path(env["POS_COMPAGO_CACHE"]) / "logs" / "demo-odoo.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / "demo-odoo.log"
     odoo = odoo_command(
         env, DATABASE, f"--logfile={log_file}", "--max-cron-threads=1", http_port=ODOO_PORT
     )
     children.append(subprocess.Popen(odoo, env=process_env()))
     if not wait_for_http(f"http://127.0.0.1:{ODOO_PORT}/web/login", timeout=180):
-        print(f"[demo] Odoo did not start: see {log_file}")
-        stop()
+        sys.exit(f"[demo] Odoo did not start: see {log_file}")
     print(
         f"""
   pos_compago demo is running (Ctrl-C stops everything).
@@ -125,16 +147,18 @@ def main():
   Odoo                http://127.0.0.1:{ODOO_PORT}/odoo        admin / admin
   Point of Sale       http://127.0.0.1:{ODOO_PORT}/pos/ui      cashier / cashier
   Virtual terminal    {simulator_url}/                  approve or decline card payments
-  Odoo log            {log_file}
+  Logs                {log_file}
+                      {log_dir / "demo-simulator.log"}
 
   Registers: "Caja 1" sends payments to terminal {TERMINALS[0]}; "Caja 2 (tableta)" opens the
   Compago app on the same device (the deep link does nothing in a desktop browser: approve on the
   virtual terminal page, which lists payments not routed to a terminal too).
-"""
+""",
+        flush=True,
     )
-    signal.pause()
+    while True:
+        signal.pause()
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     main()

@@ -40,17 +40,25 @@ compago_method = env["pos.payment.method"].create(  # noqa: F821
         "journal_id": bank_journal.id,
     }
 )
-cash_method = env["pos.payment.method"].search(  # noqa: F821
-    [("is_cash_count", "=", True), ("company_id", "=", company.id)], limit=1
-)
-
-main_config = env["pos.config"].search([("company_id", "=", company.id)], limit=1)  # noqa: F821
-registers = main_config | main_config.copy()
-registers[0].write({"name": "Caja 1", "compago_terminal_id": terminals[0].id})
-registers[1].write({"name": "Caja 2 (tableta)", "compago_same_device": True})
-registers.write({"payment_method_ids": [Command.link(compago_method.id)]})
-if cash_method:
-    registers.write({"payment_method_ids": [Command.link(cash_method.id)]})
+registers = [
+    ("Caja 1", {"compago_terminal_id": terminals[0].id}),
+    ("Caja 2 (tableta)", {"compago_same_device": True}),
+]
+for index, (register_name, compago_settings) in enumerate(registers, start=1):
+    # Odoo wants one cash journal per register.
+    cash_journal = env["account.journal"].create(  # noqa: F821
+        {"name": f"Efectivo {register_name}", "type": "cash", "code": f"CAJ{index}"}
+    )
+    cash_method = env["pos.payment.method"].create(  # noqa: F821
+        {"name": "Efectivo", "journal_id": cash_journal.id}
+    )
+    env["pos.config"].create(  # noqa: F821
+        {
+            "name": register_name,
+            "payment_method_ids": [Command.set([cash_method.id, compago_method.id])],
+            **compago_settings,
+        }
+    )
 
 category = env["pos.category"].create({"name": "Cafetería"})  # noqa: F821
 for name, price in [

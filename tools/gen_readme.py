@@ -21,11 +21,13 @@ SECTIONS = [
 ]
 HEADING_CHARS = {1: "=", 2: "~", 3: "-", 4: "^"}
 INLINE_CODE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
+EMPHASIS = re.compile(r"(?<![\w`])_([^_`\n]+)_(?![\w`])")
 LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
 IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)]+)\)$")
 
 
 def inline(text):
+    text = EMPHASIS.sub(r"*\1*", text)
     text = INLINE_CODE.sub(r"``\1``", text)
     return LINK.sub(r"`\1 <\2>`__", text)
 
@@ -75,7 +77,7 @@ def markdown_to_rst(markdown, base_level):
         elif out and out[-1] != "":
             out.append("")
         index += 1
-    return out
+    return [*out, ""]
 
 
 def build():
@@ -104,6 +106,23 @@ def build():
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
 
+def check_rst(text):
+    """Fail on any docutils warning: Odoo renders README.rst as the module description."""
+    try:
+        import docutils.core
+        import docutils.utils
+    except ImportError:
+        return 0
+    try:
+        docutils.core.publish_string(
+            text, writer_name="null", settings_overrides={"halt_level": 2, "report_level": 5}
+        )
+    except docutils.utils.SystemMessage as error:
+        print(f"README.rst: {error}")
+        return 1
+    return 0
+
+
 def main():
     target = REPO_DIR / "README.rst"
     text = build()
@@ -111,7 +130,7 @@ def main():
         if not target.exists() or target.read_text() != text:
             print("README.rst is out of date: run python3 tools/gen_readme.py")
             return 1
-        return 0
+        return check_rst(text)
     target.write_text(text)
     return 0
 
