@@ -16,6 +16,11 @@
         "views/payment_transaction_views.xml",
         "views/pos_payment_method_views.xml",
         "views/res_config_settings_views.xml",
+        "data/ir_cron_data.xml",
+        "views/pos_payment_views.xml",
+        "views/pos_order_views.xml",
+        "views/pos_session_views.xml",
+        "views/pos_compago_menus.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -6,3 +6,6 @@ from . import pos_config
 from . import res_config_settings
 from . import pos_payment_method
 from . import pos_payment
+from . import payment_transaction_reconciliation
+from . import pos_session
+from . import pos_order

@@ -1,0 +1,321 @@
+"""Back office of Compago transactions: reconciliation status, recovery cron, smart-button actions.
+
+The intent engine (create, refresh, cancel, state mapping) lives in ``payment_transaction.py``; this
+file only reads what the engine wrote and asks it to refresh.
+"""
+
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import format_amount
+
+from odoo.addons.payment.logging import get_payment_logger
+
+from . import compago_api
+
+_logger = get_payment_logger(__name__)
+
+BACK_OFFICE_GROUPS = "point_of_sale.group_pos_manager,account.group_account_invoice"
+
+RECONCILIATION_SELECTION = [
+    ("matched", "Matched"),
+    ("awaiting_record", "Charged, waiting for the register"),
+    ("not_recorded", "Charged but not recorded"),
+    ("not_confirmed", "Recorded but not confirmed"),
+    ("amount_mismatch", "Amount mismatch"),
+    ("pending", "Pending"),
+    ("cancelled", "Expired or cancelled"),
+    ("error", "Error"),
+]
+# Statuses that need someone's attention (the session's "to check" count).
+ISSUE_STATUSES = (
+    "pending",
+    "awaiting_record",
+    "not_recorded",
+    "not_confirmed",
+    "amount_mismatch",
+    "error",
+)
+# Statuses that make a session closing warn: money that may be (or is) on a card but not in the
+# session's sales.
+UNSETTLED_STATUSES = ("pending", "awaiting_record", "not_recorded")
+
+# A confirmed intent with no POS payment is reported after this many minutes since its last state
+# change (the register may still be syncing the order). System parameter, in minutes.
+GRACE_PARAM = "pos_compago.unrecorded_grace_minutes"
+DEFAULT_GRACE_MINUTES = 10
+# The cron leaves younger draft/pending transactions to the register that is polling them.
+STALE_AFTER = timedelta(minutes=1)
+# Margin after the expiry before the cron gives up on an intent Compago cannot tell about.
+EXPIRY_MARGIN = timedelta(minutes=1)
+# Transactions handled per cron run and kind of work; the next run takes the rest.
+CRON_BATCH_SIZE = 200
+
+
+class PaymentTransaction(models.Model):
+    _inherit = "payment.transaction"
+
+    compago_reconciliation = fields.Selection(
+        string="Reconciliation",
+        selection=RECONCILIATION_SELECTION,
+        compute="_compute_compago_reconciliation",
+        store=True,
+        index="btree_not_null",
+        help="How this Compago payment request compares with the payments recorded by the "
+        "register:\n"
+        "- Matched: confirmed by Compago and recorded with the same amount.\n"
+        "- Charged, waiting for the register: confirmed by Compago a few minutes ago; the "
+        "register has not sent its order yet.\n"
+        "- Charged but not recorded: confirmed by Compago, but no register payment after the "
+        "grace period. The customer paid: record the sale or refund the card.\n"
+        "- Recorded but not confirmed: the register recorded the payment without Compago's "
+        "confirmation.\n"
+        "- Amount mismatch: the recorded amount differs from the amount charged.\n"
+        "- Pending: waiting for the card or for Compago's answer.\n"
+        "- Expired or cancelled: no money was taken.\n"
+        "- Error: Compago refused the request or its outcome is unknown; read the message.",
+    )
+    compago_pos_order_id = fields.Many2one(
+        string="Point of Sale Order",
+        related="compago_pos_payment_id.pos_order_id",
+        store=True,
+        index="btree_not_null",
+    )
+    compago_pos_payment_amount = fields.Monetary(
+        string="Recorded Amount",
+        related="compago_pos_payment_id.amount",
+        currency_field="currency_id",
+    )
+    compago_notified_at = fields.Datetime(
+        string="Reported to the Manager",
+        readonly=True,
+        copy=False,
+        help="When the recovery job reported this charged but unrecorded payment on the session.",
+    )
+
+    # === RECONCILIATION === #
+
+    @api.model
+    def _compago_grace_period(self):
+        param = self.env["ir.config_parameter"].sudo().get_param(GRACE_PARAM)
+        try:
+            minutes = int(param) if param else DEFAULT_GRACE_MINUTES
+        except ValueError:
+            minutes = DEFAULT_GRACE_MINUTES
+        return timedelta(minutes=max(minutes, 0))
+
+    @api.depends(
+        "provider_id.code",
+        "state",
+        "last_state_change",
+        "amount",
+        "compago_pos_payment_id.amount",
+    )
+    def _compute_compago_reconciliation(self):
+        unrecorded_before = fields.Datetime.now() - self._compago_grace_period()
+        for tx in self:
+            if tx.provider_id.code == "compago":
+                tx.compago_reconciliation = tx._compago_reconciliation_status(unrecorded_before)
+            else:
+                tx.compago_reconciliation = False
+
+    def _compago_reconciliation_status(self, unrecorded_before):
+        self.ensure_one()
+        payment = self.compago_pos_payment_id
+        if payment:
+            if self.state != "done":
+                return "not_confirmed"
+            if self.currency_id.compare_amounts(payment.amount, self.amount):
+                return "amount_mismatch"
+            return "matched"
+        if self.state == "done":
+            changed_at = self.last_state_change or self.create_date
+            return (
+                "not_recorded"
+                if changed_at and changed_at <= unrecorded_before
+                else "awaiting_record"
+            )
+        if self.state in ("draft", "pending", "authorized"):
+            return "pending"
+        if self.state == "cancel":
+            return "cancelled"
+        return "error"
+
+    # === RECOVERY CRON === #
+
+    @api.model
+    def _cron_compago_recover(self):
+        """Recover what the registers could not: refresh the draft and pending Compago
+        transactions left behind, give up on those Compago cannot tell about, and report the
+        confirmed ones that no register recorded.
+
+        Each transaction is handled in its own database transaction, so that a cashier polling
+        the same intent never waits for the job; a concurrent update only postpones that
+        transaction to the next run. Running it twice in a row posts nothing new.
+        """
+        cron = self.env["ir.cron"]
+        now = fields.Datetime.now()
+        stale = self.search(
+            [
+                ("provider_code", "=", "compago"),
+                ("state", "in", ("draft", "pending")),
+                ("create_date", "<=", now - STALE_AFTER),
+            ],
+            order="id",
+            limit=CRON_BATCH_SIZE,
+        )
+        overdue = self.search(
+            [
+                ("compago_reconciliation", "=", "awaiting_record"),
+                ("last_state_change", "<=", now - self._compago_grace_period()),
+            ],
+            order="id",
+            limit=CRON_BATCH_SIZE,
+        )
+        cron._commit_progress(remaining=len(stale) + len(overdue))
+        for tx in stale:
+            if not self._compago_cron_step(tx, tx._compago_recover_intent):
+                return
+        for tx in overdue:
+            if not self._compago_cron_step(tx, tx._compago_recompute_reconciliation):
+                return
+        unreported = self.search(
+            [("compago_reconciliation", "=", "not_recorded"), ("compago_notified_at", "=", False)],
+            order="id",
+            limit=CRON_BATCH_SIZE,
+        )
+        for txs in unreported.grouped("compago_pos_session_id").values():
+            if not self._compago_cron_step(txs, txs._compago_report_unrecorded):
+                return
+
+    @api.model
+    def _compago_cron_step(self, records, step):
+        """Run ``step`` on ``records`` in a savepoint and commit it.
+
+        :return: whether the cron still has time for another step.
+        :rtype: bool
+        """
+        try:
+            with self.env.cr.savepoint():
+                records.invalidate_recordset()  # Read what the registers committed meanwhile.
+                step()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            _logger.info(
+                "Compago recovery: %s changed concurrently (%s); retrying at the next run.",
+                records,
+                error.pgcode,
+            )
+        except Exception:
+            # One broken transaction must not stop the recovery of the others.
+            _logger.exception("Compago recovery of %s failed; retrying at the next run.", records)
+        return bool(self.env["ir.cron"]._commit_progress(len(records)))
+
+    def _compago_recover_intent(self):
+        """Ask Compago about an intent the registers left behind; when Compago cannot tell
+        anything about it any more, say so instead of guessing."""
+        self.ensure_one()
+        if self.provider_code != "compago" or self.state not in ("draft", "pending"):
+            return
+        if self.provider_reference:
+            error = self._compago_refresh_if_due()
+            if error is None:
+                return
+            _logger.info(
+                "Compago recovery: %s could not be refreshed (%s %s).",
+                self.reference,
+                error.kind,
+                error.status or "",
+            )
+            if error.kind == "http" and error.status == 404 and self._compago_is_overdue():
+                self._set_error(
+                    self.env._(
+                        "Compago does not know the payment request %(intent)s any more, so it "
+                        "cannot tell whether a card was charged. Look for the reference "
+                        "%(reference)s in the Compago dashboard; if a card was charged, record "
+                        "the payment in the register or refund it.",
+                        intent=self.provider_reference,
+                        reference=self.reference,
+                    )
+                )
+        elif self._compago_is_overdue():
+            # The create call failed without an answer: the intent may exist at Compago, and
+            # Compago offers no look-up by reference. Never claim it was cancelled.
+            self._set_error(
+                self.env._(
+                    "Compago did not answer when the payment request was sent, and it can no "
+                    "longer be checked automatically: a card may have been charged. Look for the "
+                    "reference %(reference)s in the Compago dashboard; if a card was charged, "
+                    "record the payment in the register or refund it.",
+                    reference=self.reference,
+                )
+            )
+
+    def _compago_is_overdue(self):
+        """Whether the intent is past its expiry (plus a margin for clock differences)."""
+        self.ensure_one()
+        expires_at = self.compago_expires_at or (
+            self.create_date + timedelta(seconds=compago_api.INTENT_TTL_SECONDS)
+        )
+        return fields.Datetime.now() >= expires_at + EXPIRY_MARGIN
+
+    def _compago_recompute_reconciliation(self):
+        self.env.add_to_compute(self._fields["compago_reconciliation"], self)
+        self._recompute_recordset(["compago_reconciliation"])
+
+    def _compago_report_unrecorded(self):
+        """Report charged but unrecorded payments of one session on its chatter, with an
+        activity for its manager; each transaction is reported once."""
+        txs = self.filtered(
+            lambda tx: tx.compago_reconciliation == "not_recorded" and not tx.compago_notified_at
+        )
+        if not txs:
+            return
+        session = txs.compago_pos_session_id[:1]
+        if session:
+            session.sudo()._compago_post_unrecorded(txs)
+        else:
+            _logger.info("Compago recovery: %s charged without a register session.", txs)
+        txs.compago_notified_at = fields.Datetime.now()
+
+    # === DESCRIPTION === #
+
+    def _compago_summary_html(self):
+        """An HTML list describing each transaction, for chatter messages and activities."""
+        items = Markup().join(
+            Markup("<li>%s</li>") % tx._compago_summary_line() for tx in self.sorted("id")
+        )
+        return Markup("<ul>%s</ul>") % items
+
+    def _compago_summary_line(self):
+        self.ensure_one()
+        card = " ".join(filter(None, [self.compago_card_brand, self.compago_card_last4]))
+        details = [
+            format_amount(self.env, self.amount, self.currency_id),
+            dict(self._fields["compago_reconciliation"]._description_selection(self.env)).get(
+                self.compago_reconciliation, ""
+            ),
+        ]
+        if card:
+            details.append(self.env._("card %(card)s", card=card))
+        if self.compago_auth_code:
+            details.append(self.env._("authorization %(code)s", code=self.compago_auth_code))
+        if self.compago_pos_order_ref:
+            details.append(self.env._("order %(order)s", order=self.compago_pos_order_ref))
+        return Markup("%s: %s") % (self._get_html_link(title=self.reference), ", ".join(details))
+
+    # === ACTIONS === #
+
+    @api.model
+    def _compago_action(self, domain, name=None):
+        """The back-office list of Compago transactions restricted to ``domain``."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "pos_compago.payment_transaction_action"
+        )
+        action["domain"] = [("provider_code", "=", "compago"), *domain]
+        action["context"] = {"create": False}
+        if name:
+            action["display_name"] = name
+        return action
