@@ -6,8 +6,10 @@ unique ``externalId``, terminal routing that cancels the terminal's other pendin
 after a configurable time and a configurable clock. Beside the API it serves:
 
 - a control API under ``/_sim`` (loopback clients only) to approve, decline or expire intents,
-  inject faults (errors, timeouts, malformed or lost answers), add terminals, read the request log
-  and reset the state;
+  script what a terminal does with the next intent (``script_next``: approve / decline / cancel /
+  expire after some seconds of simulator time, evaluated whenever the intent is read), inject
+  faults (errors, timeouts, malformed or lost answers), add terminals, read the request log and
+  reset the state;
 - a virtual-terminal web page at ``/`` showing each terminal's pending intent with Approve / Decline
   buttons.
 
@@ -66,6 +68,7 @@ DEFAULT_CARD = {
     "entryMode": "CONTACTLESS",
 }
 APPROVE_FIELDS = (*DEFAULT_CARD, "resultCode", "summaryStatus")
+SCRIPT_ACTIONS = ("approve", "decline", "cancel", "expire", "none")
 
 REQUEST_LOG_SIZE = 1000
 FINISHED_INTENTS_ON_PAGE = 8
@@ -99,6 +102,7 @@ class Intent:
     status: str = PENDING
     payment_summary: dict | None = None
     last_decline: dict | None = None
+    script: list | None = None
 
     def is_expired(self, now):
         return self.status == PENDING and now >= self.expires_at
@@ -152,6 +156,43 @@ class Intent:
             "expiresInSeconds": expires_in,
             "paymentSummary": copy.deepcopy(self.payment_summary),
             "lastDecline": copy.deepcopy(self.last_decline),
+        }
+
+
+@dataclass
+class ScriptStep:
+    """One thing a scripted terminal does, ``after_seconds`` after the intent's creation."""
+
+    action: str
+    after_seconds: float
+    reason: str | None = None
+    card: dict | None = None
+
+    def to_json(self):
+        data = {"action": self.action, "afterSeconds": self.after_seconds}
+        if self.reason is not None:
+            data["reason"] = self.reason
+        if self.card:
+            data.update(self.card)
+        return data
+
+
+@dataclass
+class Script:
+    """What the terminal does with the next intent created (for ``terminal``, or for any)."""
+
+    id: str
+    terminal: str | None
+    steps: list
+
+    def matches(self, terminal_code):
+        return self.terminal is None or self.terminal == terminal_code
+
+    def to_json(self):
+        return {
+            "id": self.id,
+            "terminal": self.terminal,
+            "steps": [step.to_json() for step in self.steps],
         }
 
 
@@ -214,6 +255,7 @@ class CompagoSimulator:
         self._terminals = {}
         self._intents = {}
         self._faults = []
+        self._scripts = []
         self._requests = deque(maxlen=REQUEST_LOG_SIZE)
         self._stopping = threading.Event()
         self._server = None
@@ -235,6 +277,8 @@ class CompagoSimulator:
             "faults": lambda request: (self.faults(), 200),
             "add_fault": self._control_add_fault,
             "clock": self._control_clock,
+            "scripts": lambda request: (self.scripts(), 200),
+            "add_script": self._control_add_script,
         }
         for code in terminals:
             self.add_terminal(code)
@@ -314,6 +358,7 @@ class CompagoSimulator:
         """Every intent, newest first, with its terminal code, expiry and last decline."""
         with self._lock:
             now = self.now()
+            self._run_scripts(now)
             return [intent.control_json(now) for intent in reversed(self._intents.values())]
 
     def approve(self, intent_id, /, **options):
@@ -365,6 +410,38 @@ class CompagoSimulator:
             self._faults.append(fault)
         return fault.to_json()
 
+    def script_next(
+        self, terminal=None, action="approve", after_seconds=0, reason=None, steps=None, **card
+    ):
+        """Program what the terminal does with the next intent created.
+
+        The script applies to the next intent created for ``terminal`` (a serial number), or for
+        any terminal when it is None; scripts are used in the order they were added. ``action``
+        happens ``after_seconds`` of simulator time after the intent's creation: ``approve``
+        (``card`` holds the same options as ``approve()``), ``decline`` (``reason``), ``cancel``
+        (the terminal withdraws the payment), ``expire`` or ``none``. ``steps`` adds further
+        actions on the same intent, as dicts of ``action``, ``after_seconds``, ``reason`` and card
+        options. Actions are applied lazily, whenever an intent is read (API or control calls),
+        so ``advance()`` makes them due too; an action due after the intent was closed is dropped.
+        """
+        first = {"action": action, "after_seconds": after_seconds, "reason": reason, **card}
+        built = [_build_script_step(first)]
+        if steps is not None:
+            if not isinstance(steps, (list, tuple)):
+                raise SimulatorError(400, "steps must be a list")
+            built += [_build_script_step(step) for step in steps]
+        if terminal is not None and (not isinstance(terminal, str) or not terminal.strip()):
+            raise SimulatorError(400, "terminal must be a non-empty string")
+        script = Script(str(uuid.uuid4()), terminal, built)
+        with self._lock:
+            self._scripts.append(script)
+        return script.to_json()
+
+    def scripts(self):
+        """Scripts still waiting for their intent, in the order they apply."""
+        with self._lock:
+            return [script.to_json() for script in self._scripts]
+
     def faults(self):
         """Faults still to be served, in the order they apply."""
         with self._lock:
@@ -380,6 +457,7 @@ class CompagoSimulator:
         with self._lock:
             self._intents.clear()
             self._faults.clear()
+            self._scripts.clear()
             self._requests.clear()
             self._clock_offset = 0.0
 
@@ -392,6 +470,7 @@ class CompagoSimulator:
             terminal_id = self._terminal_id(terminal_code)
             if any(intent.external_id == external_id for intent in self._intents.values()):
                 raise SimulatorError(400, "A payment intent with this externalId already exists")
+            self._run_scripts(now)
             if terminal_code is not None:
                 self._cancel_open_intents_of(terminal_code, now)
             intent = Intent(
@@ -406,14 +485,18 @@ class CompagoSimulator:
                 expires_at=now + self.ttl_seconds,
             )
             self._intents[intent.id] = intent
+            self._attach_script(intent)
             return intent.created_json(self.organization_id), 201
 
     def _api_get(self, request, intent_id):
         with self._lock:
-            return self._find_intent(intent_id).status_json(self.now()), 200
+            now = self.now()
+            self._run_scripts(now)
+            return self._find_intent(intent_id).status_json(now), 200
 
     def _api_cancel(self, request, intent_id):
         with self._lock:
+            self._run_scripts(self.now())
             intent = self._find_intent(intent_id)
             if intent.status == CONFIRMED:
                 raise SimulatorError(400, "Payment intent already confirmed")
@@ -435,6 +518,37 @@ class CompagoSimulator:
         for intent in self._intents.values():
             if intent.terminal_code == terminal_code and intent.is_open(now):
                 intent.set_status(CANCELLED, now)
+
+    def _attach_script(self, intent):
+        script = next(
+            (script for script in self._scripts if script.matches(intent.terminal_code)), None
+        )
+        if script is not None:
+            self._scripts.remove(script)
+            intent.script = sorted(script.steps, key=lambda step: step.after_seconds)
+
+    def _run_scripts(self, now):
+        """Apply every scripted action that is due (in time order, at its own time)."""
+        for intent in self._intents.values():
+            while intent.script and intent.created_at + intent.script[0].after_seconds <= now:
+                step = intent.script.pop(0)
+                at = intent.created_at + step.after_seconds
+                if not intent.is_open(at):
+                    intent.script = None
+                    break
+                self._apply_step(intent, step, at)
+
+    @staticmethod
+    def _apply_step(intent, step, at):
+        if step.action == "approve":
+            intent.payment_summary = _payment_summary(step.card or {})
+            intent.set_status(CONFIRMED, at)
+        elif step.action == "decline":
+            intent.last_decline = {"reason": step.reason or DEFAULT_DECLINE_REASON, "at": _iso(at)}
+        elif step.action == "cancel":
+            intent.set_status(CANCELLED, at)
+        elif step.action == "expire":
+            intent.expires_at = min(intent.expires_at, at)
 
     def _find_intent(self, intent_id):
         intent = self._intents.get(intent_id)
@@ -572,6 +686,10 @@ class CompagoSimulator:
         )
         return fault, 201
 
+    def _control_add_script(self, request):
+        payload = _control_payload(request)
+        return self.script_next(**_script_step_args(payload, top_level=True)), 201
+
     def _control_clock(self, request):
         payload = _control_payload(request)
         _reject_unknown_fields(payload, ("advanceSeconds",))
@@ -604,6 +722,8 @@ def _build_url_map():
             Rule("/_sim/faults", methods=["GET"], endpoint="faults"),
             Rule("/_sim/faults", methods=["POST"], endpoint="add_fault"),
             Rule("/_sim/clock", methods=["POST"], endpoint="clock"),
+            Rule("/_sim/script", methods=["GET"], endpoint="scripts"),
+            Rule("/_sim/script", methods=["POST"], endpoint="add_script"),
         ]
     )
 
@@ -665,6 +785,40 @@ def _payment_summary(options):
         "paymentTransaction": {"resultCode": options.get("resultCode", _random_digits(6))},
         "cardInformation": card,
     }
+
+
+def _build_script_step(values):
+    """A ScriptStep from ``action``, ``after_seconds``, ``reason`` and card options."""
+    if not isinstance(values, dict):
+        raise SimulatorError(400, "a script step must be an object")
+    values = dict(values)
+    action = values.pop("action", "approve")
+    after_seconds = values.pop("after_seconds", 0)
+    reason = values.pop("reason", None)
+    if action not in SCRIPT_ACTIONS:
+        raise SimulatorError(400, f"action must be one of: {', '.join(SCRIPT_ACTIONS)}")
+    if not _is_number(after_seconds) or after_seconds < 0:
+        raise SimulatorError(400, "after_seconds must be a number >= 0")
+    bad_reason = action != "decline" or not isinstance(reason, str) or not reason.strip()
+    if reason is not None and bad_reason:
+        raise SimulatorError(400, "reason must be a non-empty string, for a decline only")
+    if values and action != "approve":
+        raise SimulatorError(400, "card options are for an approval only")
+    if action == "approve":
+        _payment_summary(values)  # Check the card options now, not when the step is due.
+    return ScriptStep(action, float(after_seconds), reason, values or None)
+
+
+def _script_step_args(payload, top_level=False):
+    """Turn the control API's camelCase ``afterSeconds`` into ``after_seconds``."""
+    if not isinstance(payload, dict):
+        raise SimulatorError(400, "a script step must be an object")
+    args = dict(payload)
+    if "afterSeconds" in args:
+        args["after_seconds"] = args.pop("afterSeconds")
+    if top_level and isinstance(args.get("steps"), list):
+        args["steps"] = [_script_step_args(step) for step in args["steps"]]
+    return args
 
 
 def _build_fault(mode, count, seconds, paths):
@@ -883,7 +1037,8 @@ def parse_args(argv=None):
         description="Compago payment-intent API simulator: the API under /api, the control API "
         "under /_sim (loopback only) and the virtual-terminal page at /.",
         epilog="Control API: GET /_sim/intents, POST /_sim/intents/<id>/approve|decline|expire, "
-        "GET|POST /_sim/faults, GET|POST /_sim/terminals, POST /_sim/clock, GET /_sim/requests, "
+        "GET|POST /_sim/faults, GET|POST /_sim/terminals, GET|POST /_sim/script, POST /_sim/clock, "
+        "GET /_sim/requests, "
         "POST /_sim/reset, GET /_sim/health.",
     )
     parser.add_argument(

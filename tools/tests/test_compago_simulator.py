@@ -656,6 +656,123 @@ def test_page_forms_act_and_redirect_back(api):
     assert "?notice=" in response.url and "Payment intent is CONFIRMED" in response.text
 
 
+# Scripted terminal
+
+
+def test_script_approves_the_next_intent_after_some_seconds(api):
+    api.sim.script_next(
+        action="approve", after_seconds=5, lastFourDigits="0005", resultCode="654321"
+    )
+    intent = api.create_ok(terminalCode="CPG-T1")
+    assert api.sim.scripts() == []
+    api.sim.advance(4.9)
+    assert_state(api, intent, "PENDING", expired=False)
+    api.sim.advance(0.1)
+    body = api.status(intent["id"])
+    assert body["status"] == "CONFIRMED"
+    summary = body["paymentSummary"]
+    assert summary["cardInformation"]["lastFourDigits"] == "0005"
+    assert summary["paymentTransaction"]["resultCode"] == "654321"
+
+
+def test_script_applies_to_its_terminal_in_order(api):
+    api.sim.script_next(terminal="CPG-T2", action="cancel")
+    api.sim.script_next(action="approve", networkType="AMEX")
+    first = api.create_ok(terminalCode="CPG-T1")
+    second = api.create_ok(terminalCode="CPG-T2")
+    third = api.create_ok(terminalCode="CPG-T2")
+    assert api.status(first["id"])["paymentSummary"]["cardInformation"]["networkType"] == "AMEX"
+    assert_state(api, second, "CANCELLED", expired=False)
+    assert_state(api, third, "PENDING", expired=False)
+
+
+def test_script_steps_decline_then_cancel(api):
+    api.sim.script_next(
+        action="decline",
+        after_seconds=1,
+        reason="Fondos insuficientes",
+        steps=[{"action": "cancel", "after_seconds": 3}],
+    )
+    intent = api.create_ok(terminalCode="CPG-T1")
+    api.sim.advance(2)
+    assert_state(api, intent, "PENDING", expired=False)
+    assert api.sim.intents()[0]["lastDecline"]["reason"] == "Fondos insuficientes"
+    api.sim.advance(1)
+    assert_state(api, intent, "CANCELLED", expired=False)
+
+
+def test_script_expire_and_actions_after_close_are_dropped(api):
+    api.sim.script_next(action="expire", after_seconds=2, steps=[{"after_seconds": 3}])
+    intent = api.create_ok()
+    api.sim.advance(10)
+    assert_state(api, intent, "PENDING", expired=True)
+    assert api.sim.intents()[0]["paymentSummary"] is None
+    # A cancel by the cashier before the scripted approval wins.
+    api.sim.script_next(action="approve", after_seconds=5)
+    cancelled = api.create_ok()
+    assert api.cancel(cancelled["id"]).status_code == 200
+    api.sim.advance(10)
+    assert_state(api, cancelled, "CANCELLED", expired=False)
+
+
+def test_script_none_only_consumes_the_script(api):
+    api.sim.script_next(action="none")
+    api.sim.script_next(action="approve")
+    first = api.create_ok()
+    second = api.create_ok()
+    assert_state(api, first, "PENDING", expired=False)
+    assert_state(api, second, "CONFIRMED", expired=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"action": "explode"},
+        {"after_seconds": -1},
+        {"after_seconds": "soon"},
+        {"action": "approve", "lastFourDigits": "12"},
+        {"action": "approve", "colour": "red"},
+        {"action": "cancel", "networkType": "VISA"},
+        {"action": "approve", "reason": "no"},
+        {"terminal": ""},
+        {"steps": "later"},
+        {"steps": [{"action": "wave"}]},
+    ],
+)
+def test_script_rejects_bad_input(api, kwargs):
+    with pytest.raises(SimulatorError):
+        api.sim.script_next(**kwargs)
+    assert api.sim.scripts() == []
+
+
+def test_script_control_endpoint(api):
+    response = api.control(
+        "POST",
+        "script",
+        json={
+            "terminal": "CPG-T1",
+            "action": "decline",
+            "afterSeconds": 1,
+            "steps": [{"action": "approve", "afterSeconds": 2, "networkType": "MASTERCARD"}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["steps"][1] == {
+        "action": "approve",
+        "afterSeconds": 2.0,
+        "networkType": "MASTERCARD",
+    }
+    assert len(api.control("GET", "script").json()) == 1
+    intent = api.create_ok(terminalCode="CPG-T1")
+    api.sim.advance(2)
+    body = api.status(intent["id"])
+    assert body["paymentSummary"]["cardInformation"]["networkType"] == "MASTERCARD"
+    assert_error(api.control("POST", "script", json={"action": "explode"}), 400)
+    api.sim.script_next()
+    api.control("POST", "reset")
+    assert api.sim.scripts() == []
+
+
 # Command line
 
 
