@@ -418,6 +418,8 @@ class PaymentTransaction(models.Model):
                 "POST",
                 f"payment-intent/{self.provider_reference}/cancel",
                 timeout=compago_api.CANCEL_TIMEOUT,
+                # Already confirmed, already cancelled or unknown: answered by a refresh below.
+                expected_statuses=(400, 404, 409),
             )
         except CompagoApiError as error:
             if error.kind == "http" and error.status in (400, 404, 409):

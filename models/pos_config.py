@@ -9,7 +9,6 @@ class PosConfig(models.Model):
         comodel_name="compago.terminal",
         help="The terminal that takes this register's Compago payments. Leave empty to let any "
         "terminal of the Compago account take them.",
-        check_company=True,
         domain="[('company_id', 'in', [company_id, False])]",
     )
     compago_terminal_name = fields.Char(related="compago_terminal_id.name", string="Terminal Name")
@@ -18,6 +17,22 @@ class PosConfig(models.Model):
         help="The Compago app runs on the same Android device as this register: the POS opens it "
         "for each card payment.",
     )
+
+    @api.constrains("compago_terminal_id", "company_id")
+    def _check_compago_terminal_company(self):
+        for config in self.filtered("compago_terminal_id"):
+            terminal = config.compago_terminal_id
+            if terminal.company_id != config.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "The Compago terminal %(terminal)s belongs to %(terminal_company)s, but "
+                        "the register %(register)s belongs to %(company)s.",
+                        terminal=terminal.display_name,
+                        terminal_company=terminal.company_id.name,
+                        register=config.name,
+                        company=config.company_id.name,
+                    )
+                )
 
     @api.constrains("compago_terminal_id", "payment_method_ids")
     def _check_compago_terminal_provider(self):

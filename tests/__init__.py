@@ -4,3 +4,4 @@ from . import test_pos_routes
 from . import test_pos_tours
 from . import test_back_office
 from . import test_migration
+from . import test_i18n

@@ -281,3 +281,14 @@ class TestPaymentEngine(CompagoCommon):
             self.env["compago.terminal"].create(
                 {"name": "Copy", "code": f" {TERMINAL_1} ", "provider_id": self.provider.id}
             )
+
+    def test_a_register_cannot_use_another_company_terminal(self):
+        other_company = self.env["res.company"].create(
+            {"name": "Otra tienda", "currency_id": self.env.ref("base.MXN").id}
+        )
+        other_provider = self.provider.copy({"company_id": other_company.id, "state": "disabled"})
+        foreign_terminal = self.env["compago.terminal"].create(
+            {"name": "Ajena", "code": "CPG-OTHER", "provider_id": other_provider.id}
+        )
+        with self.assertRaisesRegex(ValidationError, "belongs to Otra tienda"):
+            self.main_pos_config.with_context(active_test=False).compago_terminal_id = foreign_terminal

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import polib
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import CompagoCommon
+
+I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
+
+
+@tagged("post_install", "-at_install")
+class TestSpanish(CompagoCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("es_MX")
+        cls.env["ir.module.module"].search([("name", "=", "pos_compago")])._update_translations(
+            ["es_MX"], overwrite=True
+        )
+
+    def test_every_term_is_translated(self):
+        for language in ("es", "es_MX"):
+            with self.subTest(language=language):
+                catalog = polib.pofile(str(I18N_DIR / f"{language}.po"))
+                template = polib.pofile(str(I18N_DIR / "pos_compago.pot"))
+                self.assertEqual(
+                    {entry.msgid for entry in catalog}, {entry.msgid for entry in template}
+                )
+                self.assertEqual([entry.msgid for entry in catalog.untranslated_entries()], [])
+
+    def test_cashier_messages_come_out_in_mexican_spanish(self):
+        session = self.open_session()
+        Tx = self.env["payment.transaction"].with_user(self.pos_user).with_context(lang="es_MX")
+        with self.assertRaises(UserError) as caught:
+            Tx._compago_start_for_pos(
+                self.compago_method.id, session.id, "Order 1", "88888888-aaaa-4bbb-8ccc-000000000001", 0
+            )
+        self.assertIn("positivo", str(caught.exception))
+        tx = self.env["payment.transaction"].with_context(lang="es_MX")
+        self.assertIn("venció", tx._compago_pos_message("expired"))
+        self.assertIn("aprobado", tx._compago_pos_message("done"))
