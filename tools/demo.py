@@ -146,6 +146,7 @@ def run_demo(env, reset, children):
 
   Odoo                http://127.0.0.1:{ODOO_PORT}/odoo        admin / admin
   Point of Sale       http://127.0.0.1:{ODOO_PORT}/pos/ui      cashier / cashier
+  Accountant          http://127.0.0.1:{ODOO_PORT}/odoo        accountant / accountant
   Virtual terminal    {simulator_url}/                  approve or decline card payments
   Logs                {log_file}
                       {log_dir / "demo-simulator.log"}

@@ -91,5 +91,17 @@ env["res.users"].create(  # noqa: F821
         ],
     }
 )
+env["res.users"].create(  # noqa: F821
+    {
+        "name": "Contadora Demo",
+        "login": "accountant",
+        "password": "accountant",
+        "lang": "es_MX",
+        "group_ids": [
+            Command.link(env.ref("base.group_user").id),  # noqa: F821
+            Command.link(env.ref("account.group_account_invoice").id),  # noqa: F821
+        ],
+    }
+)
 env.cr.commit()  # noqa: F821
 print("demo data ready")
