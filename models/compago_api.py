@@ -5,6 +5,7 @@ well-formed data and the parser can be tested on any input.
 """
 
 import json
+import math
 import re
 
 PRODUCTION_URL = "https://api.harmony.compago.com"
@@ -95,7 +96,13 @@ def _message_from_json(body):
     return None
 
 
+def _clean(text):
+    """``text`` without NUL characters, which PostgreSQL cannot store."""
+    return text.replace("\x00", "")
+
+
 def _shorten(text):
+    text = _clean(text)
     return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
 
 
@@ -116,7 +123,7 @@ def parse_intent(body):
     if summary is not None and not isinstance(summary, dict):
         raise CompagoApiError("malformed", "The payment summary is not an object.")
     amount = body.get("amount")
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float))):
+    if not is_amount(amount):
         amount = None
     currency = body.get("currency") if isinstance(body.get("currency"), str) else None
     return {
@@ -154,7 +161,20 @@ def _dict(value):
 def _text(value, limit=64):
     if value is None or isinstance(value, (dict, list, bool)):
         return False
-    return str(value).strip()[:limit] or False
+    return _clean(str(value)).strip()[:limit] or False
+
+
+MAX_AMOUNT = 10**9
+
+
+def is_amount(value):
+    """Whether ``value`` is a JSON number an amount can be: finite and below a billion."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and abs(value) < MAX_AMOUNT
+        and math.isfinite(value)
+    )
 
 
 def intent_outcome(intent):

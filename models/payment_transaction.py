@@ -1,4 +1,3 @@
-import math
 import re
 from datetime import timedelta
 
@@ -126,11 +125,7 @@ class PaymentTransaction(models.Model):
                     "Compago takes Mexican pesos only; this register works in %s.", currency.name
                 )
             )
-        if (
-            isinstance(amount, bool)
-            or not isinstance(amount, (int, float))
-            or not math.isfinite(amount)
-        ):
+        if not compago_api.is_amount(amount):
             raise UserError(self.env._("The amount to charge is not a number."))
         if currency.compare_amounts(amount, 0) <= 0:
             raise UserError(
@@ -143,6 +138,7 @@ class PaymentTransaction(models.Model):
             not isinstance(pos_order_ref, str)
             or not pos_order_ref.strip()
             or len(pos_order_ref) > 128
+            or "\x00" in pos_order_ref
         ):
             raise UserError(self.env._("The order reference is missing or too long."))
         if not isinstance(payment_uuid, str) or not PAYMENT_UUID_PATTERN.match(payment_uuid):
@@ -453,6 +449,11 @@ class PaymentTransaction(models.Model):
                 "The payment request expired before a card was presented. You can send it again."
             ),
         }
+        if state == "error" and self.state == "draft" and not self.state_message:
+            return self.env._(
+                "Compago may have received the payment request: if the terminal shows it, cancel "
+                "it there before sending a new one."
+            )
         return (
             messages.get(state)
             or self.state_message
@@ -490,9 +491,9 @@ class PaymentTransaction(models.Model):
         :raise UserError: when there is none the caller may see.
         """
         self._compago_check_pos_user()
-        if isinstance(reference, str) and reference:
+        if isinstance(reference, str) and reference and "\x00" not in reference:
             domain = [("reference", "=", reference)]
-        elif isinstance(payment_uuid, str) and payment_uuid:
+        elif isinstance(payment_uuid, str) and PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
             domain = [("compago_pos_payment_uuid", "=", payment_uuid)]
         else:
             raise UserError(self.env._("Say which Compago payment you mean."))

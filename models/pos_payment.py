@@ -65,6 +65,13 @@ class PosPayment(models.Model):
         compago_payments = self.filtered(
             lambda p: p.payment_method_id.use_payment_terminal == "compago"
         )
+        forged = (self - compago_payments).filtered(
+            lambda p: p.compago_transaction_id or p.compago_reference
+        )
+        if forged:
+            forged.sudo().with_context(compago_linking=True).write(
+                {"compago_transaction_id": False, "compago_reference": False}
+            )
         if not compago_payments:
             return
         transactions = (

@@ -79,29 +79,21 @@ for name, price in [
         }
     )
 
-env["res.users"].create(  # noqa: F821
-    {
-        "name": "Cajero Demo",
-        "login": "cashier",
-        "password": "cashier",
-        "lang": "es_MX",
-        "group_ids": [
-            Command.link(env.ref("base.group_user").id),  # noqa: F821
-            Command.link(env.ref("point_of_sale.group_pos_user").id),  # noqa: F821
-        ],
-    }
-)
-env["res.users"].create(  # noqa: F821
-    {
-        "name": "Contadora Demo",
-        "login": "accountant",
-        "password": "accountant",
-        "lang": "es_MX",
-        "group_ids": [
-            Command.link(env.ref("base.group_user").id),  # noqa: F821
-            Command.link(env.ref("account.group_account_invoice").id),  # noqa: F821
-        ],
-    }
-)
+for name, login, group in [
+    ("Cajero Demo", "cashier", "point_of_sale.group_pos_user"),
+    ("Contadora Demo", "accountant", "account.group_account_invoice"),
+]:
+    env["res.users"].create(  # noqa: F821
+        {
+            "name": name,
+            "login": login,
+            "password": login,
+            "lang": "es_MX",
+            "group_ids": [
+                Command.link(env.ref("base.group_user").id),  # noqa: F821
+                Command.link(env.ref(group).id),  # noqa: F821
+            ],
+        }
+    )
 env.cr.commit()  # noqa: F821
 print("demo data ready")

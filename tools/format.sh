@@ -9,23 +9,8 @@
 # cannot be fixed automatically are reported by tools/lint.sh.
 set -euo pipefail
 
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export POS_COMPAGO_CACHE=${POS_COMPAGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pos_compago}
-VENV=$POS_COMPAGO_CACHE/venv
-NODE_MODULES=$POS_COMPAGO_CACHE/node/node_modules
-
-bash "$REPO_DIR/tools/lint/install.sh"
-
-if [ ! -x "$VENV/bin/pre-commit" ]; then
-    echo "[format] ERROR: $VENV/bin/pre-commit not found; install the venv first (tools/runtime.sh setup)" >&2
-    exit 2
-fi
-
-export PATH="$VENV/bin:$NODE_MODULES/.bin:$PATH"
-export NODE_PATH="$NODE_MODULES${NODE_PATH:+:$NODE_PATH}"
-export PRE_COMMIT_HOME="$POS_COMPAGO_CACHE/pre-commit"
-export RUFF_CACHE_DIR="$POS_COMPAGO_CACHE/ruff-cache"
-
+# shellcheck source=tools/lint/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lint/env.sh"
 cd "$REPO_DIR"
 rc=0
 pre-commit run --hook-stage manual --all-files "$@" || rc=$?

@@ -132,47 +132,26 @@ def wait_for_http(url, timeout=120):
     return False
 
 
-def database_exists(env, database):
-    result = subprocess.run(
-        [
-            "psql",
-            "-h",
-            env["PG_HOST"],
-            "-p",
-            env["PG_PORT"],
-            "-U",
-            env["PG_USER"],
-            "-d",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
-        ],
+def run_pg_client(env, program, *args):
+    """Run a PostgreSQL client program against the private cluster, as Odoo's role."""
+    return subprocess.run(
+        [program, "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], *args],
         capture_output=True,
         text=True,
-        check=False,
-        env=dict(process_env(), PGPASSWORD=env["PG_PASSWORD"]),
-    )
-    return result.stdout.strip() == "1"
-
-
-def dropdb(env, database):
-    subprocess.run(
-        [
-            "dropdb",
-            "--if-exists",
-            "-h",
-            env["PG_HOST"],
-            "-p",
-            env["PG_PORT"],
-            "-U",
-            env["PG_USER"],
-            database,
-        ],
         check=False,
         env=dict(
             process_env(), PGPASSWORD=env["PG_PASSWORD"], PGOPTIONS="-c client_min_messages=warning"
         ),
     )
+
+
+def database_exists(env, database):
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{database}'"
+    return run_pg_client(env, "psql", "-d", "postgres", "-tAc", query).stdout.strip() == "1"
+
+
+def dropdb(env, database):
+    run_pg_client(env, "dropdb", "--if-exists", database)
 
 
 def main():

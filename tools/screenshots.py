@@ -102,8 +102,9 @@ class Browser:
         self.wait_for(selector)
         found = self.evaluate(
             f"""(() => {{
+                const text = {json.dumps(text or "")};
                 const nodes = [...document.querySelectorAll({json.dumps(selector)})];
-                const node = nodes.find(n => !{json.dumps(text)} || n.innerText.includes({json.dumps(text)}));
+                const node = nodes.find(n => !text || n.innerText.includes(text));
                 if (node) {{ node.click(); return true; }}
                 return false;
             }})()"""
