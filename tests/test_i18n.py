@@ -35,7 +35,11 @@ class TestSpanish(CompagoCommon):
         Tx = self.env["payment.transaction"].with_user(self.pos_user).with_context(lang="es_MX")
         with self.assertRaises(UserError) as caught:
             Tx._compago_start_for_pos(
-                self.compago_method.id, session.id, "Order 1", "88888888-aaaa-4bbb-8ccc-000000000001", 0
+                self.compago_method.id,
+                session.id,
+                "Order 1",
+                "88888888-aaaa-4bbb-8ccc-000000000001",
+                0,
             )
         self.assertIn("positivo", str(caught.exception))
         tx = self.env["payment.transaction"].with_context(lang="es_MX")

@@ -291,4 +291,6 @@ class TestPaymentEngine(CompagoCommon):
             {"name": "Ajena", "code": "CPG-OTHER", "provider_id": other_provider.id}
         )
         with self.assertRaisesRegex(ValidationError, "belongs to Otra tienda"):
-            self.main_pos_config.with_context(active_test=False).compago_terminal_id = foreign_terminal
+            self.main_pos_config.with_context(
+                active_test=False
+            ).compago_terminal_id = foreign_terminal

@@ -15,7 +15,7 @@ from pathlib import Path
 import polib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from odoo_runner import odoo_command, process_env, runtime_env  # noqa: E402
+from odoo_runner import odoo_command, process_env, runtime_env
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
 LANGUAGES = {"es": "Spanish", "es_MX": "Spanish (MX)"}
