@@ -18,7 +18,8 @@ ODOO_BRANCH=19.0
 ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo.git}
 VENV=$CACHE/venv
 NODE_DIR=$CACHE/node
-ADDONS_LINK_DIR=$CACHE/addons
+# One addons directory per checkout, so that two clones never test each other's code.
+ADDONS_LINK_DIR=$CACHE/addons/$(printf '%s' "$REPO_DIR" | sha256sum | cut -c1-12)
 PG_PORT=${POS_COMPAGO_PG_PORT:-54329}
 PG_USER=pos_compago
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -77,8 +78,7 @@ ensure_odoo_src() {
     fi
     grep -q "version_info = (19, 0" "$src/odoo/release.py" \
         || die "$src is not Odoo 19.0 (see $src/odoo/release.py)"
-    mkdir -p "$ADDONS_LINK_DIR"
-    ln -sfn "$REPO_DIR" "$ADDONS_LINK_DIR/pos_compago"
+    link_addon
 }
 
 ensure_venv() {
@@ -103,6 +103,11 @@ ensure_node_tools() {
     if [ -x "$REPO_DIR/tools/lint/install.sh" ] || [ -f "$REPO_DIR/tools/lint/install.sh" ]; then
         POS_COMPAGO_CACHE=$CACHE bash "$REPO_DIR/tools/lint/install.sh"
     fi
+}
+
+link_addon() {
+    mkdir -p "$ADDONS_LINK_DIR"
+    ln -sfn "$REPO_DIR" "$ADDONS_LINK_DIR/pos_compago"
 }
 
 pg_is_running() {
@@ -166,7 +171,10 @@ case "${1:-setup}" in
         ;;
     pg-start) pg_start ;;
     pg-stop) pg_stop ;;
-    env) print_env ;;
+    env)
+        link_addon
+        print_env
+        ;;
     clean)
         pg_stop || true
         rm -rf "$CACHE" "$PG_DIR"
