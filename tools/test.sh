@@ -69,6 +69,21 @@ if [ -z "${SKIP_INSTALL_CHECKS:-}" ]; then
         --log "$LOG_DIR/demo-install.log" || failures+=("install with demo data")
 fi
 
+if [ -z "${SKIP_SYSTEM_TEST:-}" ]; then
+    phase "system test: server restart and concurrent polls on a 2-worker Odoo"
+    # It reuses the database installed just above; without that phase, it updates an older one.
+    SYSTEM_TEST_DB=pos_compago_test_demo SYSTEM_TEST_LOG_DIR="$LOG_DIR" \
+        "$PY" tools/system_test.py --counts "$LOG_DIR/system-counts" \
+        ${SKIP_INSTALL_CHECKS:+--update}
+    system_status=$?
+    if [ -f "$LOG_DIR/system-counts" ]; then
+        read -r system_run system_bad <"$LOG_DIR/system-counts"
+        passed=$((passed + system_run - system_bad))
+        failed=$((failed + system_bad))
+    fi
+    if [ "$system_status" != 0 ]; then failures+=("system test"); fi
+fi
+
 phase "summary ($((SECONDS - started)) s, logs in $LOG_DIR)"
 if [ ${#failures[@]} -gt 0 ]; then
     echo "FAILED: ${failures[*]}"
