@@ -15,7 +15,7 @@ from .compago_api import CompagoApiError
 _logger = get_payment_logger(__name__)
 
 POLL_TABLE = SQL.identifier("pos_compago_intent_poll")
-PAYMENT_UUID_PATTERN = re.compile(r"^[0-9A-Za-z-]{8,64}$")
+PAYMENT_UUID_PATTERN = re.compile(r"[0-9A-Za-z-]{8,64}")
 CARD_FIELDS = {
     "brand": "compago_card_brand",
     "last4": "compago_card_last4",
@@ -141,7 +141,7 @@ class PaymentTransaction(models.Model):
             or "\x00" in pos_order_ref
         ):
             raise UserError(self.env._("The order reference is missing or too long."))
-        if not isinstance(payment_uuid, str) or not PAYMENT_UUID_PATTERN.match(payment_uuid):
+        if not isinstance(payment_uuid, str) or not PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
             raise UserError(self.env._("The payment line identifier is missing or invalid."))
         partner = (
             self._compago_pos_record("res.partner", partner_id)
