@@ -25,7 +25,6 @@ STATUS_CANCELLED = "CANCELLED"
 KNOWN_STATUSES = {STATUS_PENDING, STATUS_CONFIRMED, STATUS_CANCELLED}
 SUMMARY_SUCCESS = "SUCCESS"
 
-ALREADY_CONFIRMED_MESSAGE = "Payment intent already confirmed"
 MAX_ERROR_LENGTH = 300
 
 _EXTERNAL_ID_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]+")
@@ -45,10 +44,6 @@ class CompagoApiError(Exception):
         self.kind = kind
         self.detail = detail
         self.status = status
-
-    @property
-    def is_already_confirmed(self):
-        return self.status == 400 and ALREADY_CONFIRMED_MESSAGE.lower() in self.detail.lower()
 
     @property
     def may_have_reached_compago(self):

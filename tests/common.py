@@ -1,6 +1,6 @@
 import json
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import tagged  # noqa: F401  (re-exported for the test modules)
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
@@ -95,6 +95,39 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
             **extra,
         }
         return self.jsonrpc("/pos_compago/intent/create", **params)
+
+    def sync_ui_order(self, session, payments, order_uuid, product=None):
+        """Sync, as the cashier, an order worth the sum of ``payments`` (pos.payment values as the
+        register sends them); return the pos.order."""
+        product = product or self.env["product.product"].create(
+            {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
+        )
+        total = sum(payment["amount"] for payment in payments)
+        line = {
+            "product_id": product.id,
+            "qty": total / 10.0,
+            "price_unit": 10.0,
+            "price_subtotal": total,
+            "price_subtotal_incl": total,
+            "tax_ids": [],
+        }
+        order = {
+            "amount_paid": total,
+            "amount_return": 0,
+            "amount_tax": 0,
+            "amount_total": total,
+            "date_order": fields.Datetime.to_string(fields.Datetime.now()),
+            "pricelist_id": False,
+            "lines": [Command.create(line)],
+            "partner_id": False,
+            "session_id": session.id,
+            "payment_ids": [Command.create(payment) for payment in payments],
+            "uuid": order_uuid,
+            "user_id": self.pos_user.id,
+            "to_invoice": False,
+        }
+        self.env["pos.order"].with_user(self.pos_user).sync_from_ui([order])
+        return self.env["pos.order"].search([("uuid", "=", order_uuid)])
 
     def api_calls(self, operation=None):
         return [

@@ -2,7 +2,6 @@ from unittest.mock import patch
 
 import psycopg2
 
-from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -66,41 +65,13 @@ class TestBackOffice(CompagoCommon):
 
     def sync_order(self, payments, order_uuid=None):
         """Sync an order paid by Compago lines [(amount, payment uuid)] as the cashier."""
-        total = sum(amount for amount, _uuid in payments)
-        order_uuid = order_uuid or self.next_uuid()
-        order_data = {
-            "amount_paid": total,
-            "amount_return": 0,
-            "amount_tax": 0,
-            "amount_total": total,
-            "date_order": fields.Datetime.to_string(fields.Datetime.now()),
-            "pricelist_id": False,
-            "lines": [
-                Command.create(
-                    {
-                        "product_id": self.product.id,
-                        "qty": total / 10.0,
-                        "price_unit": 10.0,
-                        "price_subtotal": total,
-                        "price_subtotal_incl": total,
-                        "tax_ids": [],
-                    }
-                )
-            ],
-            "partner_id": False,
-            "session_id": self.pos_session.id,
-            "payment_ids": [
-                Command.create(
-                    {"amount": amount, "payment_method_id": self.compago_method.id, "uuid": uuid}
-                )
-                for amount, uuid in payments
-            ],
-            "uuid": order_uuid,
-            "user_id": self.pos_user.id,
-            "to_invoice": False,
-        }
-        self.env["pos.order"].with_user(self.pos_user).sync_from_ui([order_data])
-        return self.env["pos.order"].search([("uuid", "=", order_uuid)])
+        lines = [
+            {"amount": amount, "payment_method_id": self.compago_method.id, "uuid": uuid}
+            for amount, uuid in payments
+        ]
+        return self.sync_ui_order(
+            self.pos_session, lines, order_uuid or self.next_uuid(), self.product
+        )
 
     def age(self, tx, minutes, expiry=True):
         """Move a transaction's dates ``minutes`` into the past."""

@@ -111,12 +111,6 @@ class TestCompagoApiParsing(TransactionCase):
             self.assertEqual(caught.exception.kind, "malformed")
 
     def test_error_classification(self):
-        self.assertTrue(
-            CompagoApiError("http", "Payment intent already confirmed", 400).is_already_confirmed
-        )
-        self.assertFalse(
-            CompagoApiError("http", "Only MXN currency is supported", 400).is_already_confirmed
-        )
         self.assertTrue(CompagoApiError("timeout").may_have_reached_compago)
         self.assertTrue(CompagoApiError("http", "boom", 502).may_have_reached_compago)
         self.assertFalse(CompagoApiError("connection").may_have_reached_compago)

@@ -411,48 +411,8 @@ class TestFaultMatrix(CompagoCommon):
         self.assertEqual(self.txs_of(payment_uuid).mapped("reference"), [created["reference"]])
 
     def sync_order(self, session, payments, name):
-        product = self.env["product.product"].create(
-            {
-                "name": f"Product {name}",
-                "list_price": 10.0,
-                "available_in_pos": True,
-                "taxes_id": False,
-            }
-        )
-        total = sum(payment["amount"] for payment in payments)
         order_uuid = f"88888888-aaaa-4bbb-8ccc-{abs(hash(name)) % 10**12:012d}"
-        self.env["pos.order"].with_user(self.pos_user).sync_from_ui(
-            [
-                {
-                    "amount_paid": total,
-                    "amount_return": 0,
-                    "amount_tax": 0,
-                    "amount_total": total,
-                    "date_order": "2026-11-24 12:00:00",
-                    "pricelist_id": False,
-                    "name": name,
-                    "lines": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "qty": total / 10.0,
-                                "price_unit": 10.0,
-                                "price_subtotal": total,
-                                "price_subtotal_incl": total,
-                                "tax_ids": [],
-                            }
-                        )
-                    ],
-                    "partner_id": False,
-                    "session_id": session.id,
-                    "payment_ids": [Command.create(payment) for payment in payments],
-                    "uuid": order_uuid,
-                    "user_id": self.pos_user.id,
-                    "to_invoice": False,
-                }
-            ]
-        )
-        return self.env["pos.order"].search([("uuid", "=", order_uuid)])
+        return self.sync_ui_order(session, payments, order_uuid)
 
     def paid_intent(self, payment_uuid, amount=10.0, session=None):
         created = self.create_line(payment_uuid, amount=amount, session=session)

@@ -1,6 +1,5 @@
 import json
 
-from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -213,56 +212,20 @@ class TestPosRoutes(CompagoCommon):
         self.expire_poll_slot(self.tx(created["reference"]))
         self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
 
-        product = self.env["product.product"].create(
-            {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
-        )
         forged = {"card_no": "0000", "card_brand": "FAKE", "payment_method_authcode": "FORGED"}
-        order_data = {
-            "amount_paid": 20.0,
-            "amount_return": 0,
-            "amount_tax": 0,
-            "amount_total": 20.0,
-            "date_order": "2026-11-24 12:00:00",
-            "pricelist_id": False,
-            "name": "Order compago sync",
-            "lines": [
-                Command.create(
-                    {
-                        "product_id": product.id,
-                        "qty": 2,
-                        "price_unit": 10.0,
-                        "price_subtotal": 20.0,
-                        "price_subtotal_incl": 20.0,
-                        "tax_ids": [],
-                    }
-                )
+        order = self.sync_ui_order(
+            self.pos_session,
+            [
+                {
+                    "amount": 10.0,
+                    "payment_method_id": self.compago_method.id,
+                    "uuid": uuid,
+                    **forged,
+                }
+                for uuid in (UUID_1, UUID_2)
             ],
-            "partner_id": False,
-            "session_id": self.pos_session.id,
-            "payment_ids": [
-                Command.create(
-                    {
-                        "amount": 10.0,
-                        "payment_method_id": self.compago_method.id,
-                        "uuid": UUID_1,
-                        **forged,
-                    }
-                ),
-                Command.create(
-                    {
-                        "amount": 10.0,
-                        "payment_method_id": self.compago_method.id,
-                        "uuid": UUID_2,
-                        **forged,
-                    }
-                ),
-            ],
-            "uuid": "77777777-aaaa-4bbb-8ccc-000000000001",
-            "user_id": self.pos_user.id,
-            "to_invoice": False,
-        }
-        self.env["pos.order"].with_user(self.pos_user).sync_from_ui([order_data])
-        order = self.env["pos.order"].search([("uuid", "=", order_data["uuid"])])
+            "77777777-aaaa-4bbb-8ccc-000000000001",
+        )
         confirmed = order.payment_ids.filtered(lambda p: p.uuid == UUID_1)
         forced = order.payment_ids.filtered(lambda p: p.uuid == UUID_2)
         tx = self.tx(created["reference"])
