@@ -28,9 +28,7 @@ class CompagoPosController(http.Controller):
 
     @http.route("/pos_compago/intent/status", type="jsonrpc", auth="user", readonly=False)
     def intent_status(self, reference=None, payment_uuid=None):
-        tx = request.env["payment.transaction"]._compago_find_for_pos(reference, payment_uuid)
-        error = tx._compago_refresh_if_due()
-        return tx._compago_pos_payload(error)
+        return request.env["payment.transaction"]._compago_pos_status(reference, payment_uuid)
 
     @http.route("/pos_compago/intent/cancel", type="jsonrpc", auth="user", readonly=False)
     def cancel_intent(self, reference=None, payment_uuid=None):

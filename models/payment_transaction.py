@@ -15,6 +15,7 @@ from .compago_api import CompagoApiError
 _logger = get_payment_logger(__name__)
 
 POLL_TABLE = SQL.identifier("pos_compago_intent_poll")
+POLL_INTERVAL = f"{compago_api.POLL_INTERVAL_SECONDS} seconds"
 PAYMENT_UUID_PATTERN = re.compile(r"[0-9A-Za-z-]{8,64}")
 CARD_FIELDS = {
     "brand": "compago_card_brand",
@@ -26,6 +27,25 @@ CARD_FIELDS = {
     "payment_id": "compago_payment_id",
     "operation_code": "compago_operation_code",
 }
+# What the register is told of a transaction (see _compago_lookup_for_pos).
+POS_PAYLOAD_FIELDS = [
+    "reference",
+    "state",
+    "state_message",
+    "provider_reference",
+    "compago_expired",
+    "compago_expires_at",
+    *CARD_FIELDS.values(),
+]
+POS_LOOKUP_COLUMNS = SQL(", ").join(
+    SQL.identifier("tx", name) for name in ("id", *POS_PAYLOAD_FIELDS)
+)
+POS_LOOKUP_FIELDS = [
+    *POS_PAYLOAD_FIELDS,
+    "company_id",
+    "compago_pos_config_id",
+    "compago_pos_payment_uuid",
+]
 
 
 class PaymentTransaction(models.Model):
@@ -192,7 +212,7 @@ class PaymentTransaction(models.Model):
             or (
                 "company_id" in record._fields
                 and record.company_id
-                and record.company_id not in self.env.user.company_ids
+                and record.company_id not in self.env.companies
             )
         ):
             raise UserError(
@@ -275,9 +295,10 @@ class PaymentTransaction(models.Model):
 
     # === REFRESH === #
 
-    def _compago_is_pollable(self):
-        self.ensure_one()
-        return bool(self.provider_reference) and self.state in ("draft", "pending")
+    def _compago_is_pollable(self, values=None):
+        """Whether Compago may still change the transaction (``values``: a lookup row)."""
+        tx = self if values is None else values
+        return bool(tx["provider_reference"]) and tx["state"] in ("draft", "pending")
 
     def _compago_refresh_if_due(self):
         """Fetch the intent from Compago unless another caller did within the poll interval.
@@ -286,26 +307,35 @@ class PaymentTransaction(models.Model):
         :rtype: CompagoApiError | None
         """
         self.ensure_one()
-        if not self._compago_is_pollable() or not self._compago_claim_poll():
+        if not self._compago_is_pollable() or self._compago_poll_slot_taken():
+            return None
+        return self._compago_refresh_if_claimed()
+
+    def _compago_refresh_if_claimed(self):
+        """Fetch the intent from Compago if this caller wins its poll slot."""
+        if not self._compago_claim_poll():
             return None
         return self._compago_refresh()
 
+    def _compago_poll_slot_sql(self, transaction_id):
+        """Whether the intent was fetched from Compago within the poll interval (by any worker)."""
+        return SQL(
+            "EXISTS(SELECT FROM %s WHERE transaction_id = %s"
+            " AND polled_at > (clock_timestamp() AT TIME ZONE 'UTC') - %s::interval)",
+            POLL_TABLE,
+            transaction_id,
+            POLL_INTERVAL,
+        )
+
+    def _compago_poll_slot_taken(self):
+        self.ensure_one()
+        return self.env.execute_query(SQL("SELECT %s", self._compago_poll_slot_sql(self.id)))[0][0]
+
     def _compago_claim_poll(self):
         """Atomically take this intent's poll slot; False when it was taken less than the poll
-        interval ago (by any worker). Runs in its own short transaction so that concurrent
-        callers never wait for each other's Compago call."""
-        interval = f"{compago_api.POLL_INTERVAL_SECONDS} seconds"
-        self.env.cr.execute(
-            SQL(
-                "SELECT 1 FROM %s WHERE transaction_id = %s"
-                " AND polled_at > (clock_timestamp() AT TIME ZONE 'UTC') - %s::interval",
-                POLL_TABLE,
-                self.id,
-                interval,
-            )
-        )
-        if self.env.cr.rowcount:
-            return False
+        interval ago. Runs in its own short transaction so that concurrent callers never wait for
+        each other's Compago call."""
+        self.ensure_one()
         try:
             with self.env.registry.cursor() as claim_cr:
                 claim_cr.execute(
@@ -317,7 +347,7 @@ class PaymentTransaction(models.Model):
                         RETURNING 1""",
                         POLL_TABLE,
                         self.id,
-                        interval,
+                        POLL_INTERVAL,
                     ),
                     log_exceptions=False,
                 )
@@ -430,84 +460,116 @@ class PaymentTransaction(models.Model):
 
     # === POS-FACING STATE === #
 
-    def _compago_pos_state(self):
-        self.ensure_one()
-        if self.state == "done":
+    def _compago_pos_state(self, values=None):
+        """The register's view of the transaction (``values``: a lookup row)."""
+        tx = self if values is None else values
+        if tx["state"] == "done":
             return "done"
-        if self.state == "cancel":
-            return "expired" if self.compago_expired else "cancelled"
-        if self.state == "error" or (self.state == "draft" and not self.provider_reference):
+        if tx["state"] == "cancel":
+            return "expired" if tx["compago_expired"] else "cancelled"
+        if tx["state"] == "error" or (tx["state"] == "draft" and not tx["provider_reference"]):
             return "error"
         return "pending"
 
-    def _compago_pos_message(self, state):
-        messages = {
-            "done": self.env._("Payment approved."),
-            "pending": self.env._("Waiting for the card on the Compago terminal."),
-            "cancelled": self.env._("The payment request was cancelled. You can send it again."),
-            "expired": self.env._(
+    def _compago_pos_message(self, state, values=None):
+        tx = self if values is None else values
+        if state == "done":
+            return self.env._("Payment approved.")
+        if state == "pending":
+            return self.env._("Waiting for the card on the Compago terminal.")
+        if state == "cancelled":
+            return self.env._("The payment request was cancelled. You can send it again.")
+        if state == "expired":
+            return self.env._(
                 "The payment request expired before a card was presented. You can send it again."
-            ),
-        }
-        if state == "error" and self.state == "draft" and not self.state_message:
+            )
+        if tx["state"] == "draft" and not tx["state_message"]:
             return self.env._(
                 "Compago may have received the payment request: if the terminal shows it, cancel "
                 "it there before sending a new one."
             )
-        return (
-            messages.get(state)
-            or self.state_message
-            or self.env._("The payment could not be completed.")
-        )
+        return tx["state_message"] or self.env._("The payment could not be completed.")
 
-    def _compago_pos_payload(self, error=None):
-        """The answer of every POS route: what the register shows and stores."""
+    def _compago_pos_payload(self, error=None, values=None):
+        """The answer of every POS route: what the register shows and stores.
+
+        :param dict values: the transaction's POS_PAYLOAD_FIELDS as _compago_lookup_for_pos read
+            them, when the record itself was not loaded.
+        """
         self.ensure_one()
-        state = self._compago_pos_state()
-        message = self._compago_pos_message(state)
+        tx = self if values is None else values
+        state = self._compago_pos_state(values)
+        message = self._compago_pos_message(state, values)
         if error and state == "pending":
             message = self.env._(
                 "%(error)s The payment is still waiting on the terminal.",
                 error=self.provider_id._compago_error_message(error),
             )
-        intent_id = self.provider_reference or False
+        intent_id = tx["provider_reference"] or False
         return {
-            "reference": self.reference,
+            "reference": tx["reference"],
             "intent_id": intent_id,
             "state": state,
             "message": message,
             "deep_link": intent_id and compago_api.DEEP_LINK_TEMPLATE.format(intent_id=intent_id),
-            "expires_at": self.compago_expires_at
-            and fields.Datetime.to_string(self.compago_expires_at),
-            "card": {key: self[field] or False for key, field in CARD_FIELDS.items()},
+            "expires_at": tx["compago_expires_at"]
+            and fields.Datetime.to_string(tx["compago_expires_at"]),
+            "card": {key: tx[field] or False for key, field in CARD_FIELDS.items()},
         }
 
     # === LOOK-UP FOR THE POS === #
 
     @api.model
+    def _compago_pos_status(self, reference=None, payment_uuid=None):
+        """The status route: Compago is asked only when the intent may still change and no caller
+        asked it within the poll interval; otherwise the answer comes from one query."""
+        values = self._compago_lookup_for_pos(reference, payment_uuid)
+        tx = self.sudo().browse(values["id"])
+        if values["poll_slot_taken"] or not self._compago_is_pollable(values):
+            return tx._compago_pos_payload(values=values)
+        return tx._compago_pos_payload(tx._compago_refresh_if_claimed())
+
+    @api.model
     def _compago_find_for_pos(self, reference=None, payment_uuid=None):
-        """Find the caller's transaction by reference or POS payment uuid (latest attempt).
+        """The caller's transaction (sudo), found like _compago_lookup_for_pos finds it."""
+        return self.sudo().browse(self._compago_lookup_for_pos(reference, payment_uuid)["id"])
+
+    @api.model
+    def _compago_lookup_for_pos(self, reference=None, payment_uuid=None):
+        """Read the caller's transaction by reference or POS payment uuid (latest attempt).
+
+        Every register polls every 3 s, so this is one SQL query, not an ORM search: the
+        transaction must belong to one of the caller's companies and to a register the caller may
+        read (the register's record rules become a subquery); only the POS_PAYLOAD_FIELDS are
+        read, with ``id`` and whether the poll slot is taken (``poll_slot_taken``).
 
         :raise UserError: when there is none the caller may see.
         """
         self._compago_check_pos_user()
         if isinstance(reference, str) and reference and "\x00" not in reference:
-            domain = [("reference", "=", reference)]
+            condition = SQL("tx.reference = %s", reference)
         elif isinstance(payment_uuid, str) and PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
-            domain = [("compago_pos_payment_uuid", "=", payment_uuid)]
+            condition = SQL("tx.compago_pos_payment_uuid = %s", payment_uuid)
         else:
             raise UserError(self.env._("Say which Compago payment you mean."))
-        tx = self.sudo().search(
-            [
-                *domain,
-                ("provider_code", "=", "compago"),
-                ("company_id", "in", self.env.user.company_ids.ids),
-            ],
-            order="id desc",
-            limit=1,
+        self.flush_model(POS_LOOKUP_FIELDS)
+        readable_configs = self.env["pos.config"].with_context(active_test=False)._search([])
+        rows = self.env.execute_query_dict(
+            SQL(
+                """SELECT %s, %s AS poll_slot_taken
+                FROM payment_transaction tx
+                WHERE %s AND tx.company_id = ANY(%s)
+                    AND tx.compago_pos_config_id = ANY(ARRAY(%s))
+                ORDER BY tx.id DESC LIMIT 1""",
+                POS_LOOKUP_COLUMNS,
+                self._compago_poll_slot_sql(SQL("tx.id")),
+                condition,
+                self.env.companies.ids,
+                readable_configs.subselect(),
+            )
         )
-        if not tx or not tx.compago_pos_config_id.with_env(self.env).has_access("read"):
+        if not rows:
             raise UserError(
                 self.env._("This Compago payment does not exist or belongs to another shop.")
             )
-        return tx
+        return rows[0]

@@ -186,10 +186,9 @@ class TestPosRoutes(CompagoCommon):
         self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
         Tx = self.env["payment.transaction"].with_user(self.pos_user)
         self.env.invalidate_all()
-        with self.assertQueryCount(7):
-            tx = Tx._compago_find_for_pos(created["reference"])
-            self.assertIsNone(tx._compago_refresh_if_due())
-            self.assertEqual(tx._compago_pos_payload()["state"], "pending")
+        # One query: the transaction, the register's rules and the poll slot together.
+        with self.assertQueryCount(1):
+            self.assertEqual(Tx._compago_pos_status(created["reference"])["state"], "pending")
         self.assertEqual(len(self.api_calls("get")), 1)
 
     def test_the_api_key_is_hidden_from_cashiers_and_accountants(self):

@@ -1,1 +1,1 @@
-from . import controllers, models
+from . import controllers, log_precision, models
