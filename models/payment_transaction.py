@@ -37,6 +37,17 @@ POS_PAYLOAD_FIELDS = [
     "compago_expires_at",
     *CARD_FIELDS.values(),
 ]
+# What a refresh reads when Compago's answer changes nothing.
+REFRESH_FIELDS = [
+    *POS_PAYLOAD_FIELDS,
+    "provider_id",
+    "operation",
+    "amount",
+    "currency_id",
+    "tokenize",
+    "compago_status",
+    "compago_summary_status",
+]
 POS_LOOKUP_COLUMNS = SQL(", ").join(
     SQL.identifier("tx", name) for name in ("id", *POS_PAYLOAD_FIELDS)
 )
@@ -362,6 +373,10 @@ class PaymentTransaction(models.Model):
         :rtype: CompagoApiError | None
         """
         self.ensure_one()
+        # A status poll comes every 3 s: read what a refresh needs, not three whole rows.
+        self.fetch(REFRESH_FIELDS)
+        self.provider_id.sudo().fetch(["code", "state", "compago_base_url", "compago_api_key"])
+        self.currency_id.fetch(["name", "rounding"])
         try:
             body = self._send_api_request(
                 "GET", f"payment-intent/{self.provider_reference}", timeout=compago_api.GET_TIMEOUT
