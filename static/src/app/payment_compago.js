@@ -3,6 +3,7 @@ import { ConnectionLostError, rpc } from "@web/core/network/rpc";
 import { AlertDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { PaymentInterface } from "@point_of_sale/app/utils/payment/payment_interface";
 import { register_payment_method } from "@point_of_sale/app/services/pos_store";
+import OrderPaymentValidation from "@point_of_sale/app/utils/order_payment_validation";
 import { CompagoPoller } from "@pos_compago/app/compago_poller";
 
 export const COMPAGO = "compago";
@@ -371,9 +372,30 @@ export class PaymentCompago extends PaymentInterface {
         } else if (resolve) {
             line.handlePaymentResponse(paid);
             this.pos.paymentTerminalInProgress = false;
+            if (paid) {
+                this.validateResumedOrder(line.pos_order_id);
+            }
         }
         this.saveLocally();
         return paid;
+    }
+
+    /**
+     * A request resumed after a reload has nobody awaiting it: validate its order as the payment
+     * screen does after a terminal payment, if the cashier is on that order's payment screen.
+     */
+    validateResumedOrder(order) {
+        const pos = this.pos;
+        if (
+            pos.router.state.current !== "PaymentScreen" ||
+            pos.getOrder()?.uuid !== order?.uuid ||
+            !pos.config.auto_validate_terminal_payment ||
+            !order.isPaid() ||
+            order.isRefundInProcess()
+        ) {
+            return;
+        }
+        new OrderPaymentValidation({ pos, orderUuid: order.uuid }).validateOrder(false);
     }
 
     /** Stop following a line without touching its status (e.g. before a forced "done"). */
