@@ -1203,11 +1203,15 @@ def targets(results):
         <= {"pos_compago_intent_poll"},
         "unchanged poll: fixed query count": bool(throttled.get("queries"))
         and throttled["queries"]["min"] == throttled["queries"]["max"],
-        "unchanged poll within 1.5x the empty route (median)": all(
-            (case.get("ratio_median") or 99) <= 1.5 for case in vs_empty.values()
+        "unchanged poll answered from the database within 1.5x the empty route (median)": (
+            vs_empty.get("throttled_poll", {}).get("ratio_median") or 99
         )
-        if vs_empty
-        else False,
+        <= 1.5,
+        "unchanged poll calling Compago, its round trip excluded, within 1.5x the empty route "
+        "(median)": (
+            vs_empty.get("poll_calling_compago_minus_its_round_trip", {}).get("ratio_median") or 99
+        )
+        <= 1.5,
         "one Compago GET per intent per 3 s, 1 or 5 tabs": all(
             (gets.get(key) or 99) <= ceiling * 1.02 for key in ("1_tab", "5_tabs")
         )
@@ -1375,6 +1379,10 @@ def load_notes(results):
 
 def write_performance_md(results):
     lines, load_table, memory = other_lines(results)
+
+    def queries(kind):
+        return f"{(results['per_request'][kind].get('queries') or {}).get('median', '?'):g}"
+
     m = results["machine"]
     date = results["date"][:10]
     text = f"""`make bench` measures pos_compago against a real Odoo 19 and the Compago simulator on
@@ -1394,9 +1402,13 @@ Figures of {date}, commit `{results["commit"]}`, on a machine with {m["nproc"]} 
 
 {chr(10).join(lines)}
 
-A status poll reads the transaction and answers from the database while another caller fetched
-the intent less than 3 s ago; otherwise it takes the intent's poll slot (one row of the unlogged
-table `pos_compago_intent_poll`) and asks Compago once, for every tab and register polling it.
+A status poll reads the transaction, checks the register's access rules and its poll slot in one
+query, and answers from it while another caller fetched the intent less than 3 s ago; otherwise it
+takes the intent's poll slot (one row of the unlogged table `pos_compago_intent_poll`, in a
+transaction of its own) and asks Compago once, for every tab and register polling it. That poll
+also reads what Compago's answer is compared with (the transaction, the provider's URL and key,
+the currency): {queries("poll_unchanged_compago_get")} queries instead of
+{queries("poll_unchanged_throttled")}, which is where its cost beyond Compago's round trip goes.
 
 ## Under load (`--workers=2`)
 
