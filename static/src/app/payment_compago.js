@@ -395,7 +395,14 @@ export class PaymentCompago extends PaymentInterface {
         ) {
             return;
         }
-        new OrderPaymentValidation({ pos, orderUuid: order.uuid }).validateOrder(false);
+        this.validateOrder(order);
+    }
+
+    /** Validate ``order`` as the payment screen's Validate button does. */
+    validateOrder(order) {
+        return new OrderPaymentValidation({ pos: this.pos, orderUuid: order.uuid }).validateOrder(
+            false
+        );
     }
 
     /** Stop following a line without touching its status (e.g. before a forced "done"). */

@@ -42,6 +42,22 @@ function serverError(message) {
     return error;
 }
 
+class FakeOrder {
+    constructor(values = {}) {
+        Object.assign(
+            this,
+            { uuid: "order-1", pos_reference: "261-1-000001", finalized: false, paid: true },
+            values
+        );
+    }
+    isPaid() {
+        return this.paid;
+    }
+    isRefundInProcess() {
+        return false;
+    }
+}
+
 class FakeLine {
     constructor(values = {}) {
         Object.assign(
@@ -50,7 +66,7 @@ class FakeLine {
                 uuid: "11111111-aaaa-4bbb-8ccc-000000000001",
                 amount: 350.5,
                 payment_method_id: METHOD,
-                pos_order_id: { pos_reference: "261-1-000001", finalized: false },
+                pos_order_id: new FakeOrder(),
                 payment_status: "pending",
                 compago_reference: false,
                 uiState: undefined,
@@ -88,7 +104,14 @@ function setup({ lines = [new FakeLine()], config = {}, answers = {} } = {}) {
                 filter: (predicate) => lines.filter(predicate),
             },
         },
-        config: { compago_terminal_name: "Caja 1", compago_same_device: false, ...config },
+        config: {
+            compago_terminal_name: "Caja 1",
+            compago_same_device: false,
+            auto_validate_terminal_payment: true,
+            ...config,
+        },
+        router: { state: { current: "PaymentScreen" } },
+        getOrder: () => lines[0].pos_order_id,
         session: { id: 7 },
         data: { saves: 0, synchronizeLocalDataInIndexedDB: async () => pos.data.saves++ },
         paymentTerminalInProgress: true,
@@ -97,6 +120,8 @@ function setup({ lines = [new FakeLine()], config = {}, answers = {} } = {}) {
     terminal.pollerOptions = () => ({ timers: clock });
     terminal.deepLinks = [];
     terminal.openDeepLink = (url) => terminal.deepLinks.push(url);
+    terminal.validated = [];
+    terminal.validateOrder = (order) => terminal.validated.push(order.uuid);
     terminal.callRoute = async (route, params) => {
         calls.push({ route, params, at: clock.now() });
         const queue = answers[route] || [];
@@ -362,6 +387,38 @@ test("after a reload, waiting lines resume polling the same request", async () =
     expect(unsent.payment_status).toBe("retry");
     expect(unsent.uiState.compago.message).toInclude("did not reach Compago");
     expect(terminal.pollers.size).toBe(0);
+    // Nobody awaited the resumed request: its order is validated as the payment screen would.
+    expect(terminal.validated).toEqual(["order-1"]);
+});
+
+test("an order paid after a reload is validated only on its own payment screen", async () => {
+    const cases = [
+        { name: "on its payment screen", expected: ["order-1"] },
+        { name: "on another screen", screen: "ProductScreen", expected: [] },
+        { name: "another order shown", order: new FakeOrder({ uuid: "order-2" }), expected: [] },
+        { name: "not auto-validated", config: { auto_validate_terminal_payment: false } },
+        { name: "still due", paid: false, expected: [] },
+    ];
+    for (const { name, screen, order, config, paid = true, expected = [] } of cases) {
+        const line = new FakeLine({
+            payment_status: "waitingCard",
+            compago_reference: REFERENCE,
+            pos_order_id: new FakeOrder({ paid }),
+        });
+        const { terminal, pos, clock } = setup({
+            lines: [line],
+            config,
+            answers: { status: [payload("done")] },
+        });
+        pos.router.state.current = screen || "PaymentScreen";
+        if (order) {
+            pos.getOrder = () => order;
+        }
+        terminal.resumePendingLines();
+        await clock.advance(0);
+        expect(line.payment_status).toBe("done", { message: name });
+        expect(terminal.validated).toEqual(expected, { message: name });
+    }
 });
 
 test("the intent's expiry stops the poll after a grace period", async () => {
