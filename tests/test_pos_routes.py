@@ -1,5 +1,6 @@
 import json
 
+from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -125,6 +126,29 @@ class TestPosRoutes(CompagoCommon):
                     self.jsonrpc("/pos_compago/intent/cancel", **params), "belongs to another shop"
                 )
         self.assertFalse(self.api_calls())
+
+    def test_a_register_hidden_by_a_record_rule_hides_its_payments(self):
+        """The status and cancel routes apply pos.config's record rules, whichever module adds
+        them (here: cashiers restricted to the other registers)."""
+        created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1)
+        self.env["ir.rule"].create(
+            {
+                "name": "Cashiers may not use the main register",
+                "model_id": self.env.ref("point_of_sale.model_pos_config").id,
+                "groups": [Command.link(self.env.ref("point_of_sale.group_pos_user").id)],
+                "domain_force": f"[('id', '!=', {self.main_pos_config.id})]",
+            }
+        )
+        for params in ({"reference": created["reference"]}, {"payment_uuid": UUID_1}):
+            with self.subTest(params=params), mute_logger("odoo.http"):
+                self.assert_refused(
+                    self.jsonrpc("/pos_compago/intent/status", **params), "belongs to another shop"
+                )
+                self.assert_refused(
+                    self.jsonrpc("/pos_compago/intent/cancel", **params), "belongs to another shop"
+                )
+        self.assertEqual(self.tx(created["reference"]).state, "pending")
+        self.assertEqual([call["operation"] for call in self.api_calls()], ["create"])
 
     def test_users_without_pos_rights_get_nothing(self):
         new_test_user(self.env, "accountant", groups="account.group_account_invoice")
