@@ -1176,13 +1176,18 @@ def machine():
 
 
 def git_revision():
-    result = subprocess.run(
-        ["git", "-C", str(REPO_DIR), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.strip() or None
+    """The commit measured, marked when code differs from it (the bench's own outputs do not
+    count: a bench run usually starts with the previous run's figures rewritten)."""
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(REPO_DIR), *args], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    outputs = [f":!{path.relative_to(REPO_DIR)}" for path in (RESULTS_FILE, PERFORMANCE_MD)]
+    changed = git("status", "--porcelain", "--", ".", *outputs, ":!README.rst")
+    return f"{commit} + uncommitted changes" if commit and changed else commit or None
 
 
 def targets(results):
@@ -1393,7 +1398,7 @@ Odoo's access log; rows written from PostgreSQL's table statistics; Compago's ro
 inside Odoo and subtracted where a poll calls Compago.
 
 Figures of {date}, commit `{results["commit"]}`, on a machine with {m["nproc"]} CPUs
-({m["cpu_model"]}) and {m["memory_gb"]} GB of memory, shared with other work (load average
+({m["cpu_model"]}) and {m["memory_gb"]} GB of memory (load average
 {m["load_average_at_start"][0]} at the start); the bench ran in {results["duration_s"]:.0f} s.
 
 ## Cost of one request (Odoo with one process, `--workers=0`)
