@@ -14,6 +14,8 @@ from .compago_api import CompagoApiError
 
 _logger = get_payment_logger(__name__, sensitive_keys={"x-api-key", "compago_api_key"})
 _http = threading.local()
+# What a Compago request reads of its provider (URL and key), fetched ahead by the hot paths.
+COMPAGO_REQUEST_FIELDS = ["code", "state", "compago_base_url", "compago_api_key"]
 
 
 def _compago_http_session():

@@ -11,6 +11,7 @@ from odoo.addons.payment.logging import get_payment_logger
 
 from . import compago_api
 from .compago_api import CompagoApiError
+from .payment_provider import COMPAGO_REQUEST_FIELDS
 
 _logger = get_payment_logger(__name__)
 
@@ -318,13 +319,11 @@ class PaymentTransaction(models.Model):
         :rtype: CompagoApiError | None
         """
         self.ensure_one()
-        if not self._compago_is_pollable() or self._compago_poll_slot_taken():
-            return None
-        return self._compago_refresh_if_claimed()
-
-    def _compago_refresh_if_claimed(self):
-        """Fetch the intent from Compago if this caller wins its poll slot."""
-        if not self._compago_claim_poll():
+        if (
+            not self._compago_is_pollable()
+            or self._compago_poll_slot_taken()
+            or not self._compago_claim_poll()
+        ):
             return None
         return self._compago_refresh()
 
@@ -375,7 +374,7 @@ class PaymentTransaction(models.Model):
         self.ensure_one()
         # A status poll comes every 3 s: read what a refresh needs, not three whole rows.
         self.fetch(REFRESH_FIELDS)
-        self.provider_id.sudo().fetch(["code", "state", "compago_base_url", "compago_api_key"])
+        self.provider_id.sudo().fetch(COMPAGO_REQUEST_FIELDS)
         self.currency_id.fetch(["name", "rounding"])
         try:
             body = self._send_api_request(
@@ -540,9 +539,13 @@ class PaymentTransaction(models.Model):
         asked it within the poll interval; otherwise the answer comes from one query."""
         values = self._compago_lookup_for_pos(reference, payment_uuid)
         tx = self.sudo().browse(values["id"])
-        if values["poll_slot_taken"] or not self._compago_is_pollable(values):
+        if (
+            values["poll_slot_taken"]
+            or not self._compago_is_pollable(values)
+            or not tx._compago_claim_poll()
+        ):
             return tx._compago_pos_payload(values=values)
-        return tx._compago_pos_payload(tx._compago_refresh_if_claimed())
+        return tx._compago_pos_payload(tx._compago_refresh())
 
     @api.model
     def _compago_find_for_pos(self, reference=None, payment_uuid=None):
@@ -572,12 +575,13 @@ class PaymentTransaction(models.Model):
         rows = self.env.execute_query_dict(
             SQL(
                 """SELECT %s, %s AS poll_slot_taken
-                FROM payment_transaction tx
+                FROM %s tx
                 WHERE %s AND tx.company_id = ANY(%s)
                     AND tx.compago_pos_config_id = ANY(ARRAY(%s))
                 ORDER BY tx.id DESC LIMIT 1""",
                 POS_LOOKUP_COLUMNS,
                 self._compago_poll_slot_sql(SQL("tx.id")),
+                SQL.identifier(self._table),
                 condition,
                 self.env.companies.ids,
                 readable_configs.subselect(),
