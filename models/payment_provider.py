@@ -1,5 +1,3 @@
-import os
-import threading
 import uuid
 
 import requests
@@ -13,18 +11,8 @@ from . import compago_api
 from .compago_api import CompagoApiError
 
 _logger = get_payment_logger(__name__, sensitive_keys={"x-api-key", "compago_api_key"})
-_http = threading.local()
 # What a Compago request reads of its provider (URL and key), fetched ahead by the hot paths.
 COMPAGO_REQUEST_FIELDS = ["code", "state", "compago_base_url", "compago_api_key"]
-
-
-def _compago_http_session():
-    """This thread's HTTP session for Compago: its connections stay open between calls, so that
-    a status poll does not pay a new TCP and TLS handshake every 3 s. Never shared across threads
-    or forked processes."""
-    if getattr(_http, "pid", None) != os.getpid():
-        _http.session, _http.pid = requests.Session(), os.getpid()
-    return _http.session
 
 
 class PaymentProvider(models.Model):
@@ -138,7 +126,7 @@ class PaymentProvider(models.Model):
         headers = self._build_request_headers(method, endpoint, json, **kwargs)
         _logger.info("Compago %s %s (%s)", method, url, reference or f"provider {self.id}")
         try:
-            response = _compago_http_session().request(
+            response = requests.request(
                 method, url, params=params, json=json, headers=headers, timeout=timeout
             )
         except requests.exceptions.Timeout as error:

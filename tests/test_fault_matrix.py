@@ -687,7 +687,7 @@ class TestFaultMatrix(CompagoCommon):
             if operation != "create":
                 tx.write({"provider_reference": INTENT["id"], "compago_status": "PENDING"})
                 tx._set_pending()
-            target = "requests.Session.request"
+            target = "odoo.addons.pos_compago.models.payment_provider.requests.request"
             muted = mute_logger(PROVIDER_LOGGER, "odoo.addons.payment", "odoo.sql_db")
             with patch(target, fake_request), muted:
                 if operation == "create":
