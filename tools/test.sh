@@ -48,7 +48,10 @@ else
 fi
 
 phase "Odoo tests of pos_compago (fresh database, no demo data)"
-TEST_DB=pos_compago_test
+# POS_COMPAGO_DB_PREFIX lets two checkouts run `make test` at once on the same cluster.
+DB_PREFIX=${POS_COMPAGO_DB_PREFIX:-pos_compago}
+TEST_DB=${DB_PREFIX}_test
+DEMO_DB=${DB_PREFIX}_test_demo
 "$PY" tools/odoo_runner.py tests --database "$TEST_DB" --log "$LOG_DIR/tests.log" \
     --counts "$LOG_DIR/counts" --test-tags "${TEST_TAGS:-/pos_compago}"
 odoo_status=$?
@@ -65,14 +68,14 @@ if [ -z "${SKIP_INSTALL_CHECKS:-}" ]; then
         || failures+=("uninstall/reinstall")
 
     phase "install pos_compago with demo data"
-    "$PY" tools/odoo_runner.py demo-install --database pos_compago_test_demo \
+    "$PY" tools/odoo_runner.py demo-install --database "$DEMO_DB" \
         --log "$LOG_DIR/demo-install.log" || failures+=("install with demo data")
 fi
 
 if [ -z "${SKIP_SYSTEM_TEST:-}" ]; then
     phase "system test: server restart and concurrent polls on a 2-worker Odoo"
     # It reuses the database installed just above; without that phase, it updates an older one.
-    SYSTEM_TEST_DB=pos_compago_test_demo SYSTEM_TEST_LOG_DIR="$LOG_DIR" \
+    SYSTEM_TEST_DB=$DEMO_DB SYSTEM_TEST_LOG_DIR="$LOG_DIR" \
         "$PY" tools/system_test.py --counts "$LOG_DIR/system-counts" \
         ${SKIP_INSTALL_CHECKS:+--update}
     system_status=$?
