@@ -8,7 +8,7 @@ after a configurable time and a configurable clock. Beside the API it serves:
 - a control API under ``/_sim`` (loopback clients only) to approve, decline or expire intents,
   script what a terminal does with the next intent (``script_next``: approve / decline / cancel /
   expire after some seconds of simulator time, evaluated whenever the intent is read), inject
-  faults (errors, timeouts, malformed or lost answers), add terminals, read the request log and
+  faults (errors, timeouts, malformed, lost or altered answers), add terminals, read the request log and
   reset the state;
 - a virtual-terminal web page at ``/`` showing each terminal's pending intent with Approve / Decline
   buttons.
@@ -55,7 +55,7 @@ DEFAULT_TTL_SECONDS = 600
 DEFAULT_DECLINE_REASON = "Card declined"
 
 OPERATIONS = ("create", "get", "cancel")
-FAULT_MODES = ("error500", "timeout", "malformed", "delay", "drop_response")
+FAULT_MODES = ("error500", "timeout", "malformed", "delay", "drop_response", "alter")
 FAULT_DEFAULT_SECONDS = {"timeout": 30.0, "delay": 2.0}
 MALFORMED_BODY = '{"id": "'
 BAD_GATEWAY_BODY = "<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -205,6 +205,7 @@ class Fault:
     remaining: int
     seconds: float
     paths: tuple
+    fields: dict | None = None
 
     def matches(self, operation):
         return not self.paths or operation in self.paths
@@ -216,6 +217,7 @@ class Fault:
             "remaining": self.remaining,
             "seconds": self.seconds,
             "paths": list(self.paths),
+            "fields": copy.deepcopy(self.fields),
         }
 
 
@@ -397,15 +399,17 @@ class CompagoSimulator:
             intent.expires_at = min(intent.expires_at, now)
             return intent.control_json(now)
 
-    def fail_next(self, mode, count=1, seconds=None, paths=None):
+    def fail_next(self, mode, count=1, seconds=None, paths=None, fields=None):
         """Inject a fault into the next ``count`` API calls (of ``paths``: create / get / cancel).
 
         Every fault first waits ``seconds``. Then ``error500`` answers 500, ``timeout`` answers
         504 (wait longer than the client's timeout), ``malformed`` answers 200 with a truncated
-        JSON body, ``delay`` processes the call normally, and ``drop_response`` processes the call
-        but answers a 502 HTML page instead of the result.
+        JSON body, ``delay`` processes the call normally, ``drop_response`` processes the call
+        but answers a 502 HTML page instead of the result, and ``alter`` processes the call and
+        answers its JSON body with ``fields`` (a dict) put over it: a Compago that reports
+        another amount, an odd intent id, and so on. The intent itself is not changed.
         """
-        fault = _build_fault(mode, count, seconds, paths)
+        fault = _build_fault(mode, count, seconds, paths, fields)
         with self._lock:
             self._faults.append(fault)
         return fault.to_json()
@@ -605,6 +609,9 @@ class CompagoSimulator:
         response = self._process_api(request, operation, args)
         if fault.mode == "drop_response":
             return Response(BAD_GATEWAY_BODY, status=502, mimetype="text/html")
+        if fault.mode == "alter" and response.status_code < 300:
+            body = {**json.loads(response.get_data()), **fault.fields}
+            return _json_response(body, response.status_code)
         return response
 
     def _process_api(self, request, operation, args):
@@ -677,12 +684,13 @@ class CompagoSimulator:
 
     def _control_add_fault(self, request):
         payload = _control_payload(request)
-        _reject_unknown_fields(payload, ("mode", "count", "seconds", "paths"))
+        _reject_unknown_fields(payload, ("mode", "count", "seconds", "paths", "fields"))
         fault = self.fail_next(
             payload.get("mode"),
             payload.get("count", 1),
             payload.get("seconds"),
             payload.get("paths"),
+            payload.get("fields"),
         )
         return fault, 201
 
@@ -821,16 +829,22 @@ def _script_step_args(payload, top_level=False):
     return args
 
 
-def _build_fault(mode, count, seconds, paths):
+def _build_fault(mode, count, seconds, paths, fields=None):
     if mode not in FAULT_MODES:
         raise SimulatorError(400, f"mode must be one of: {', '.join(FAULT_MODES)}")
+    if (mode == "alter") != (fields is not None):
+        raise SimulatorError(400, "fields (an object) go with the alter mode, and only with it")
+    if fields is not None and (not isinstance(fields, dict) or not fields):
+        raise SimulatorError(400, "fields must be a non-empty object")
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise SimulatorError(400, "count must be a positive integer")
     if seconds is None:
         seconds = FAULT_DEFAULT_SECONDS.get(mode, 0.0)
     if not _is_number(seconds) or seconds < 0:
         raise SimulatorError(400, "seconds must be a number >= 0")
-    return Fault(str(uuid.uuid4()), mode, count, seconds, _fault_paths(paths))
+    return Fault(
+        str(uuid.uuid4()), mode, count, seconds, _fault_paths(paths), copy.deepcopy(fields)
+    )
 
 
 def _fault_paths(paths):

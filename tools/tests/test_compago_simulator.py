@@ -492,10 +492,48 @@ def test_drop_response_fault_cancels_the_intent_but_loses_the_answer(api):
     assert api.status(intent["id"])["status"] == "CANCELLED"
 
 
+def test_alter_fault_answers_other_fields_but_keeps_the_intent(api):
+    intent = api.create_ok(amount=350.5)
+    api.sim.fail_next("alter", paths="get", fields={"amount": 10, "currency": "USD"})
+    altered = api.status(intent["id"])
+    assert altered["amount"] == 10 and altered["currency"] == "USD"
+    assert altered["id"] == intent["id"] and altered["status"] == "PENDING"
+    assert api.status(intent["id"])["amount"] == 350.5
+    [listed] = api.sim.intents()
+    assert listed["amount"] == 350.5
+
+
+def test_alter_fault_on_create_changes_the_answer_only(api):
+    api.sim.fail_next("alter", paths="create", fields={"id": "bad\x00id"})
+    response = api.create_intent(externalId="altered", amount=5)
+    assert response.status_code == 201 and response.json()["id"] == "bad\x00id"
+    [listed] = api.sim.intents()
+    assert listed["id"] != "bad\x00id" and listed["externalId"] == "altered"
+
+
+def test_alter_fault_leaves_errors_as_they_are(api):
+    api.sim.fail_next("alter", paths="get", fields={"status": "CONFIRMED"})
+    assert_error(api.get("unknown-intent"), 404)
+
+
+def test_alter_fault_over_the_control_api(api):
+    response = api.control(
+        "POST", "faults", json={"mode": "alter", "paths": "get", "fields": {"amount": 1}}
+    )
+    assert response.status_code == 201
+    assert response.json()["fields"] == {"amount": 1}
+    intent = api.create_ok(amount=20)
+    assert api.status(intent["id"])["amount"] == 1
+
+
 @pytest.mark.parametrize(
     "payload",
     [
         {"mode": "explode"},
+        {"mode": "alter"},
+        {"mode": "alter", "fields": {}},
+        {"mode": "alter", "fields": [1]},
+        {"mode": "error500", "fields": {"amount": 1}},
         {"mode": "error500", "count": 0},
         {"mode": "error500", "count": True},
         {"mode": "delay", "seconds": -1},
