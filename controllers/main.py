@@ -16,15 +16,14 @@ class CompagoPosController(http.Controller):
         amount,
         partner_id=None,
     ):
-        Transaction = request.env["payment.transaction"]
-        tx, created = Transaction._compago_start_for_pos(
-            payment_method_id, pos_session_id, pos_order_ref, payment_uuid, amount, partner_id
+        return request.env["payment.transaction"]._compago_create_for_pos(
+            payment_method_id=payment_method_id,
+            pos_session_id=pos_session_id,
+            pos_order_ref=pos_order_ref,
+            payment_uuid=payment_uuid,
+            amount=amount,
+            partner_id=partner_id,
         )
-        if created:
-            # The attempt must survive whatever happens during the Compago call.
-            request.env.cr.commit()
-            tx._compago_send_create()
-        return tx._compago_pos_payload()
 
     @http.route("/pos_compago/intent/status", type="jsonrpc", auth="user", readonly=False)
     def intent_status(self, reference=None, payment_uuid=None):
@@ -32,6 +31,4 @@ class CompagoPosController(http.Controller):
 
     @http.route("/pos_compago/intent/cancel", type="jsonrpc", auth="user", readonly=False)
     def cancel_intent(self, reference=None, payment_uuid=None):
-        tx = request.env["payment.transaction"]._compago_find_for_pos(reference, payment_uuid)
-        error = tx._compago_cancel()
-        return tx._compago_pos_payload(error)
+        return request.env["payment.transaction"]._compago_pos_cancel(reference, payment_uuid)

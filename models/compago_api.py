@@ -14,6 +14,9 @@ DEEP_LINK_TEMPLATE = "compago-pos-app:///charge/payment-intent/{intent_id}"
 
 INTENT_TTL_SECONDS = 600
 POLL_INTERVAL_SECONDS = 3
+# How long after its expiry an intent that Compago has not closed (CONFIRMED or CANCELLED) is
+# still asked about, in case a late confirmation comes.
+FOLLOW_UP_SECONDS = 3600
 # Read timeouts: a status GET must answer within the POS poll cadence; a lost create is costly.
 GET_TIMEOUT = 2.5
 CREATE_TIMEOUT = 10
@@ -23,11 +26,17 @@ STATUS_PENDING = "PENDING"
 STATUS_CONFIRMED = "CONFIRMED"
 STATUS_CANCELLED = "CANCELLED"
 KNOWN_STATUSES = {STATUS_PENDING, STATUS_CONFIRMED, STATUS_CANCELLED}
+# Compago never changes an intent in these states again.
+FINAL_STATUSES = (STATUS_CONFIRMED, STATUS_CANCELLED)
+# Documented 400 answers that say nothing about whether an intent exists.
+VALIDATION_ERRORS = ("only mxn currency is supported", "user does not have an organization")
 SUMMARY_SUCCESS = "SUCCESS"
 
 MAX_ERROR_LENGTH = 300
 
 _EXTERNAL_ID_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]+")
+# Compago's ids are UUIDs; anything else (a slash, a NUL, a space) must not reach a URL or a row.
+_INTENT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _HTML_TAG = re.compile(r"<[^>]+>")
 
 
@@ -49,6 +58,11 @@ class CompagoApiError(Exception):
     def may_have_reached_compago(self):
         """Whether Compago may have acted on the request although we got no usable answer."""
         return self.kind in ("timeout", "malformed") or (self.status or 0) >= 500
+
+    @property
+    def is_validation_error(self):
+        """Whether Compago refused the request's content (a documented 400): it created nothing."""
+        return self.status == 400 and self.detail.strip().rstrip(".").lower() in VALIDATION_ERRORS
 
 
 def sanitize_external_id(text):
@@ -108,6 +122,8 @@ def parse_intent(body):
     """
     if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
         raise CompagoApiError("malformed", "The answer has no payment intent id.")
+    if not _INTENT_ID.fullmatch(body["id"]):
+        raise CompagoApiError("malformed", "The payment intent id has unexpected characters.")
     status = body.get("status")
     if not isinstance(status, str) or status not in KNOWN_STATUSES:
         raise CompagoApiError("malformed", f"Unknown payment intent status: {status!r}.")

@@ -5,7 +5,8 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL, format_amount, format_datetime, mute_logger
 
 from odoo.addons.payment.logging import get_payment_logger
 
@@ -18,6 +19,11 @@ _logger = get_payment_logger(__name__)
 POLL_TABLE = SQL.identifier("pos_compago_intent_poll")
 POLL_INTERVAL = f"{compago_api.POLL_INTERVAL_SECONDS} seconds"
 PAYMENT_UUID_PATTERN = re.compile(r"[0-9A-Za-z-]{8,64}")
+# A create still without an answer after this long is no longer under way: its answer was lost.
+SEND_WINDOW = timedelta(seconds=compago_api.CREATE_TIMEOUT + 20)
+FOLLOW_UP_WINDOW = timedelta(seconds=compago_api.FOLLOW_UP_SECONDS)
+# Attempts of one payment line that may still become a payment at Compago: at most one at a time.
+IN_FLIGHT_STATES = ("draft", "pending")
 CARD_FIELDS = {
     "brand": "compago_card_brand",
     "last4": "compago_card_last4",
@@ -34,8 +40,15 @@ POS_PAYLOAD_FIELDS = [
     "state",
     "state_message",
     "provider_reference",
+    "amount",
+    "compago_status",
     "compago_expired",
     "compago_expires_at",
+    "compago_create_status",
+    "compago_sent_at",
+    "compago_terminal_code",
+    "compago_amount_differs",
+    "compago_reported_amount",
     *CARD_FIELDS.values(),
 ]
 # What a refresh reads when Compago's answer changes nothing.
@@ -43,11 +56,10 @@ REFRESH_FIELDS = [
     *POS_PAYLOAD_FIELDS,
     "provider_id",
     "operation",
-    "amount",
     "currency_id",
     "tokenize",
-    "compago_status",
     "compago_summary_status",
+    "compago_outcome_unknown",
 ]
 POS_LOOKUP_COLUMNS = SQL(", ").join(
     SQL.identifier("tx", name) for name in ("id", *POS_PAYLOAD_FIELDS)
@@ -58,6 +70,17 @@ POS_LOOKUP_FIELDS = [
     "compago_pos_config_id",
     "compago_pos_payment_uuid",
 ]
+CREATE_STATUS_SELECTION = [
+    ("sending", "Being sent"),
+    ("sent", "Received by Compago"),
+    ("doubtful", "Answer lost"),
+    ("reached", "Reached Compago, answer lost"),
+    ("refused", "Refused by Compago"),
+]
+
+
+class CompagoLineBusy(Exception):
+    """Another request created an attempt for the same payment line at the same moment."""
 
 
 class PaymentTransaction(models.Model):
@@ -97,6 +120,42 @@ class PaymentTransaction(models.Model):
     compago_auth_code = fields.Char(string="Authorization Code", readonly=True)
     compago_payment_id = fields.Char(string="Compago Payment ID", readonly=True)
     compago_operation_code = fields.Char(readonly=True)
+    compago_create_status = fields.Selection(
+        string="Payment Request Sent",
+        selection=CREATE_STATUS_SELECTION,
+        readonly=True,
+        copy=False,
+    )
+    compago_sent_at = fields.Datetime(
+        string="Last Sent to Compago",
+        readonly=True,
+        copy=False,
+        help="When the payment request was last sent to Compago (a lost answer is sent again "
+        "under the same reference, so Compago never creates it twice).",
+    )
+    compago_reported_amount = fields.Monetary(
+        string="Amount Reported by Compago", currency_field="currency_id", readonly=True
+    )
+    compago_amount_differs = fields.Boolean(
+        string="Compago Reported Another Amount",
+        readonly=True,
+        copy=False,
+        help="Compago reported another amount or currency for this payment request than the one "
+        "Odoo asked for.",
+    )
+    compago_outcome_unknown = fields.Boolean(
+        string="Outcome Unknown",
+        readonly=True,
+        copy=False,
+        help="A card may have been charged, but Compago cannot tell (its answer was lost, or it "
+        "confirmed without a successful payment).",
+    )
+
+    _compago_line_in_flight = models.UniqueIndex(
+        "(compago_pos_payment_uuid) WHERE compago_pos_payment_uuid IS NOT NULL"
+        " AND state IN ('draft', 'pending')",
+        "A Compago payment request is already under way for this payment line.",
+    )
 
     def init(self):
         res = super().init()
@@ -117,6 +176,39 @@ class PaymentTransaction(models.Model):
     # === CREATE === #
 
     @api.model
+    def _compago_create_for_pos(self, **request):
+        """The create route: check the register's request, then send the line's payment request
+        to Compago at most once at a time, and answer the register's payload.
+
+        The attempt is committed before Compago is called and its outcome right after, so that a
+        crash, a lost answer or a retried request never loses an intent nor sends a second one.
+        """
+        tx, resend = self._compago_start_or_follow(request)
+        while resend is not None:
+            tx._compago_mark_sending()
+            tx._compago_commit()
+            tx._compago_send_committed(resend)
+            if tx.compago_create_status != "reached" or not tx.compago_terminal_code:
+                break
+            # The lost intent is proven, on the register's terminal: replace it there now.
+            tx, resend = self._compago_start_or_follow(request)
+        return tx._compago_pos_payload()
+
+    def _compago_commit(self):
+        """The create route owns its database transaction: the attempt is committed before
+        Compago is called, and Compago's answer right after, whatever happens next."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _compago_start_or_follow(self, request):
+        try:
+            return self._compago_start_for_pos(**request)
+        except CompagoLineBusy:
+            # Another request of the same line won the race: read its attempt in a new snapshot.
+            self.env.cr.rollback()
+            return self._compago_start_for_pos(**request)
+
+    @api.model
     def _compago_start_for_pos(
         self,
         payment_method_id,
@@ -126,12 +218,44 @@ class PaymentTransaction(models.Model):
         amount,
         partner_id=None,
     ):
-        """Check a register's request for a card payment and return its transaction: the one
-        still waiting for this payment line, or a new draft.
+        """Check a register's request for a card payment and find what to send.
 
-        :return: the transaction (sudo) and whether it is new (and still to be sent to Compago).
-        :rtype: tuple(payment.transaction, bool)
+        :return: the line's transaction (sudo) and what to do: ``None`` (an attempt is under way:
+            follow it), ``False`` (send the new draft) or ``True`` (send a doubtful attempt again,
+            under the same reference).
+        :rtype: tuple(payment.transaction, bool|None)
         :raise UserError|AccessError: on any input the register should not have sent.
+        :raise CompagoLineBusy: when another request created an attempt for the line meanwhile.
+        """
+        session, method, amount = self._compago_check_pos_request(
+            payment_method_id, pos_session_id, amount
+        )
+        if (
+            not isinstance(pos_order_ref, str)
+            or not pos_order_ref.strip()
+            or len(pos_order_ref) > 128
+            or "\x00" in pos_order_ref
+        ):
+            raise UserError(self.env._("The order reference is missing or too long."))
+        if not isinstance(payment_uuid, str) or not PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
+            raise UserError(self.env._("The payment line identifier is missing or invalid."))
+        partner = (
+            self._compago_pos_record("res.partner", partner_id)
+            if partner_id
+            else self.env.ref("base.public_partner")
+        )
+        attempt = self._compago_line_attempt(payment_uuid, session, amount)
+        if attempt is not None:
+            return attempt
+        tx = self.sudo()._compago_prepare(
+            session, method, pos_order_ref.strip(), payment_uuid, amount, partner.sudo()
+        )
+        return tx, False
+
+    def _compago_check_pos_request(self, payment_method_id, pos_session_id, amount):
+        """Check who asks, for which register and payment method, and the amount.
+
+        :return: the session, the payment method and the amount rounded to the currency.
         """
         self._compago_check_pos_user()
         session = self._compago_pos_record("pos.session", pos_session_id)
@@ -166,48 +290,58 @@ class PaymentTransaction(models.Model):
                     "payment method (for example cash) or refund the card from the Compago app."
                 )
             )
-        if (
-            not isinstance(pos_order_ref, str)
-            or not pos_order_ref.strip()
-            or len(pos_order_ref) > 128
-            or "\x00" in pos_order_ref
-        ):
-            raise UserError(self.env._("The order reference is missing or too long."))
-        if not isinstance(payment_uuid, str) or not PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
-            raise UserError(self.env._("The payment line identifier is missing or invalid."))
-        partner = (
-            self._compago_pos_record("res.partner", partner_id)
-            if partner_id
-            else self.env.ref("base.public_partner")
-        )
-        waiting = self.sudo().search(
+        return session, method, currency.round(amount)
+
+    def _compago_line_attempt(self, payment_uuid, session, amount):
+        """The attempt of this payment line that may still become a payment, and what to do with
+        it; None when a new attempt may be sent.
+
+        :return: None, or the transaction (sudo) and the step (see _compago_start_for_pos).
+        """
+        attempt = self.sudo().search(
             [
                 ("provider_code", "=", "compago"),
                 ("compago_pos_payment_uuid", "=", payment_uuid),
-                ("state", "in", ("draft", "pending")),
-                ("provider_reference", "!=", False),
+                ("state", "in", IN_FLIGHT_STATES),
             ],
             order="id desc",
             limit=1,
         )
-        if waiting:
-            if waiting.compago_pos_session_id != session:
-                raise UserError(
-                    self.env._("This payment line belongs to another register session.")
-                )
-            if currency.compare_amounts(waiting.amount, amount) != 0:
+        if not attempt:
+            return None
+        if attempt.compago_pos_session_id != session:
+            raise UserError(self.env._("This payment line belongs to another register session."))
+        if attempt.provider_reference or attempt._compago_is_being_sent():
+            if attempt.currency_id.compare_amounts(attempt.amount, amount) != 0:
                 raise UserError(
                     self.env._(
                         "A Compago payment request of %(amount)s is already waiting for this "
                         "line. Cancel it before charging another amount.",
-                        amount=waiting.amount,
+                        amount=attempt.amount,
                     )
                 )
-            return waiting, False
-        tx = self.sudo()._compago_prepare(
-            session, method, pos_order_ref.strip(), payment_uuid, amount, partner.sudo()
-        )
-        return tx, True
+            return attempt, None
+        same_amount = not attempt.currency_id.compare_amounts(attempt.amount, amount)
+        if attempt.compago_create_status == "doubtful" and same_amount:
+            # The same request again: Compago refuses a second intent with the same externalId.
+            return attempt, True
+        if attempt.compago_terminal_code:
+            # The register's terminal takes one intent at a time: a new one replaces the lost one
+            # there (unless it was paid already, which the manager is asked to check).
+            attempt._compago_abandon()
+            return None
+        if not same_amount:
+            raise UserError(
+                self.env._(
+                    "A Compago payment request of %(amount)s may still be payable for this line "
+                    "on any Compago terminal until %(expiry)s. Remove the line (the manager will "
+                    "be asked to check that request), then add a new Compago payment.",
+                    amount=attempt.amount,
+                    expiry=attempt._compago_format_expiry(),
+                )
+            )
+        # Any terminal may still charge the lost request: never send another one blindly.
+        return attempt, None
 
     def _compago_check_pos_user(self):
         if not self.env.user.has_group("point_of_sale.group_pos_user"):
@@ -241,31 +375,95 @@ class PaymentTransaction(models.Model):
         self, pos_session, payment_method, order_ref, payment_uuid, amount, partner
     ):
         """Create the draft transaction of a new intent attempt (the caller commits it before
-        calling Compago, so that the attempt stays traceable whatever happens next)."""
+        calling Compago, so that the attempt stays traceable whatever happens next).
+
+        :raise CompagoLineBusy: when another attempt of the line was created meanwhile.
+        """
         config = pos_session.config_id
         provider = payment_method.compago_provider_id
         timestamp = int(fields.Datetime.now().timestamp())
         prefix = f"{compago_api.sanitize_external_id(order_ref)[:80] or 'POS'}_{timestamp}"
-        return self.create(
+        values = {
+            "provider_id": provider.id,
+            "payment_method_id": self.env.ref("payment.payment_method_card").id,
+            "reference": self._compute_reference("compago", prefix=prefix, separator="_"),
+            "amount": config.currency_id.round(amount),
+            "currency_id": config.currency_id.id,
+            "partner_id": partner.id,
+            "operation": "online_direct",
+            "compago_pos_config_id": config.id,
+            "compago_pos_session_id": pos_session.id,
+            "compago_pos_payment_method_id": payment_method.id,
+            "compago_pos_order_ref": order_ref,
+            "compago_pos_payment_uuid": payment_uuid,
+            "compago_terminal_code": config.compago_terminal_id.code or False,
+        }
+        try:
+            # Two requests of one line at the same instant: the database lets one through, and
+            # the other's refusal is expected, not an error to log.
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                return self.create(values)
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name != f"{self._table}_compago_line_in_flight":
+                raise
+            raise CompagoLineBusy() from error
+
+    def _compago_mark_sending(self):
+        now = fields.Datetime.now()
+        self.write(
             {
-                "provider_id": provider.id,
-                "payment_method_id": self.env.ref("payment.payment_method_card").id,
-                "reference": self._compute_reference("compago", prefix=prefix, separator="_"),
-                "amount": config.currency_id.round(amount),
-                "currency_id": config.currency_id.id,
-                "partner_id": partner.id,
-                "operation": "online_direct",
-                "compago_pos_config_id": config.id,
-                "compago_pos_session_id": pos_session.id,
-                "compago_pos_payment_method_id": payment_method.id,
-                "compago_pos_order_ref": order_ref,
-                "compago_pos_payment_uuid": payment_uuid,
-                "compago_terminal_code": config.compago_terminal_id.code or False,
+                "compago_create_status": "sending",
+                "compago_sent_at": now,
+                # The latest moment an intent created by this request can be paid.
+                "compago_expires_at": now + timedelta(seconds=compago_api.INTENT_TTL_SECONDS),
             }
         )
 
-    def _compago_send_create(self):
-        """Create the intent at Compago; on a doubtful failure the draft stays as it is."""
+    def _compago_is_being_sent(self, values=None):
+        """Whether a request is sending this attempt right now (``values``: a lookup row)."""
+        tx = self if values is None else values
+        return (
+            tx["compago_create_status"] == "sending"
+            and bool(tx["compago_sent_at"])
+            and tx["compago_sent_at"] > fields.Datetime.now() - SEND_WINDOW
+        )
+
+    def _compago_send_create(self, resend=False):
+        """Create the intent at Compago and record what came of it.
+
+        :param bool resend: whether the request was sent before and its answer lost.
+        """
+        self._compago_record_create_result(*self._compago_post_intent(), resend)
+
+    def _compago_send_committed(self, resend=False):
+        """The create route's call (the draft is committed): send the request, then commit what
+        came of it. Never raises: whatever goes wrong leaves the attempt with a reason the
+        register shows, and an intent id Compago gave is never lost to a conflict."""
+        intent, error = self._compago_post_intent()
+        for _attempt in range(3):
+            try:
+                self._compago_record_create_result(intent, error, resend)
+                self._compago_commit()
+                return
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                self.env.cr.rollback()
+            except Exception:
+                _logger.exception(
+                    "Compago: the answer to %s could not be recorded.", self.reference
+                )
+                self.env.cr.rollback()
+                break
+        self._compago_handle_create_error(
+            CompagoApiError("malformed", "The answer could not be recorded."), resend
+        )
+        self._compago_commit()
+
+    def _compago_post_intent(self):
+        """Ask Compago to create the intent.
+
+        :return: the parsed intent, or the error that prevented it.
+        :rtype: tuple(dict|None, CompagoApiError|None)
+        """
         self.ensure_one()
         payload = {
             "amount": self.currency_id.round(self.amount),
@@ -278,39 +476,83 @@ class PaymentTransaction(models.Model):
             body = self._send_api_request(
                 "POST", "payment-intent", json=payload, timeout=compago_api.CREATE_TIMEOUT
             )
-            intent = compago_api.parse_intent(body)
+            return compago_api.parse_intent(body), None
         except CompagoApiError as error:
-            self._compago_handle_create_error(error)
-            return
+            return None, error
+        except Exception:
+            _logger.exception("Compago: the answer to %s could not be read.", self.reference)
+            return None, CompagoApiError("malformed", "The answer could not be read.")
+
+    def _compago_record_create_result(self, intent, error, resend):
+        if intent:
+            self._compago_record_created(intent)
+        else:
+            self._compago_handle_create_error(error, resend)
+
+    def _compago_record_created(self, intent):
         self.write(
             {
                 "provider_reference": intent["id"],
                 "compago_status": intent["status"],
+                "compago_create_status": "sent",
                 "compago_expires_at": fields.Datetime.now()
                 + timedelta(seconds=compago_api.INTENT_TTL_SECONDS),
             }
         )
         self._set_pending()
 
-    def _compago_handle_create_error(self, error):
+    def _compago_handle_create_error(self, error, resend=False):
         message = self.provider_id._compago_error_message(error)
-        if error.may_have_reached_compago:
-            # The intent may exist at Compago although we have no id: keep the draft (it is not
-            # cancelled) and tell the truth.
-            self.state_message = self.env._(
-                "%(error)s Compago may have received the payment request: if the terminal shows "
-                "it, cancel it there before sending a new one.",
-                error=message,
-            )
+        if error.may_have_reached_compago or (error.status == 401 and resend):
+            # The intent may exist at Compago although we have no id: keep the draft (never call
+            # it cancelled); the register may send it again under the same reference.
+            self.write({"compago_create_status": "doubtful", "state_message": message})
+        elif resend and error.kind == "http" and error.status in (400, 409):
+            if error.is_validation_error:
+                self.compago_create_status = "refused"
+                self._set_error(message)
+            else:
+                # Compago refuses the reference: the first request did reach it.
+                self.write({"compago_create_status": "reached", "state_message": message})
         else:
+            self.compago_create_status = "refused"
             self._set_error(message)
+
+    def _compago_abandon(self):
+        """Give up an attempt whose intent may exist at Compago without its id: Odoo can no longer
+        follow it, so say that a card may have been charged (the manager is told)."""
+        self.ensure_one()
+        self.compago_outcome_unknown = True
+        self._set_error(
+            self.env._(
+                "Compago did not answer this payment request in a way Odoo could record, so Odoo "
+                "cannot follow it: a card may have been charged until %(expiry)s. Look for the "
+                "reference %(reference)s in the Compago dashboard; if a card was charged, record "
+                "the payment in the register or refund it.",
+                expiry=self._compago_format_expiry(),
+                reference=self.reference,
+            ),
+            extra_allowed_states=("error",),
+        )
+
+    def _compago_format_expiry(self, expires_at=None):
+        expires_at = expires_at or self.compago_expires_at
+        if not expires_at:
+            return "-"
+        return format_datetime(self.env, expires_at, dt_format="short")
 
     # === REFRESH === #
 
     def _compago_is_pollable(self, values=None):
-        """Whether Compago may still change the transaction (``values``: a lookup row)."""
+        """Whether Compago may still change the transaction (``values``: a lookup row): it has an
+        intent id and Compago has not closed it, within the follow-up window after its expiry."""
         tx = self if values is None else values
-        return bool(tx["provider_reference"]) and tx["state"] in ("draft", "pending")
+        if not tx["provider_reference"] or tx["compago_status"] in compago_api.FINAL_STATUSES:
+            return False
+        if tx["state"] not in (*IN_FLIGHT_STATES, "cancel"):
+            return False
+        expires_at = tx["compago_expires_at"]
+        return not expires_at or fields.Datetime.now() < expires_at + FOLLOW_UP_WINDOW
 
     def _compago_refresh_if_due(self):
         """Fetch the intent from Compago unless another caller did within the poll interval.
@@ -398,6 +640,31 @@ class PaymentTransaction(models.Model):
             return None  # GET does not document the amount: check it only when it is there.
         return {"amount": float(intent["amount"]), "currency_code": intent["currency"]}
 
+    def _validate_amount(self, payment_data):
+        """Override of `payment`: an amount Compago reports differently is recorded and flagged,
+        and the intent is still followed (the framework would end it in error while Compago may
+        still charge it)."""
+        if self.provider_code != "compago":
+            return super()._validate_amount(payment_data)
+        amount_data = self._extract_amount_data(payment_data)
+        if amount_data is None:
+            return
+        amount = amount_data["amount"]
+        differs = amount_data["currency_code"] != self.currency_id.name or (
+            self.currency_id.compare_amounts(amount, self.amount) != 0
+        )
+        if not differs or self.compago_amount_differs:
+            return
+        _logger.info(
+            "Compago reports %s %s for %s, which asked for %s.",
+            amount,
+            amount_data["currency_code"],
+            self.reference,
+            self.amount,
+        )
+        self.write({"compago_amount_differs": True, "compago_reported_amount": amount})
+        self._compago_link_pos_payment()
+
     def _apply_updates(self, payment_data):
         if self.provider_code != "compago":
             return super()._apply_updates(payment_data)
@@ -415,25 +682,41 @@ class PaymentTransaction(models.Model):
         self._compago_apply_outcome(compago_api.intent_outcome(intent))
 
     def _compago_apply_outcome(self, outcome):
+        """Apply Compago's verdict: Compago is the truth, also after a local expiry, a local
+        cancel or a give-up."""
+        no_money_states = ("cancel", "done")
         if outcome == "done" and self.state != "done":
+            self.compago_outcome_unknown = False
             self._set_done(extra_allowed_states=("cancel",))
-            self.compago_pos_payment_id._compago_link_transactions()
-        elif outcome == "error" and self.state != "error":
+            self._compago_link_pos_payment()
+        elif outcome == "error" and not self.compago_outcome_unknown:
+            self.compago_outcome_unknown = True
             self._set_error(
                 self.env._(
                     "Compago confirmed the payment request without a successful payment "
                     "(result: %(result)s). Check it in the Compago dashboard.",
                     result=self.compago_summary_status or self.env._("none"),
-                )
+                ),
+                extra_allowed_states=("cancel", "error"),
             )
-        elif outcome == "cancelled" and self.state not in ("cancel", "done"):
-            self._set_canceled(state_message=self.env._("The payment request was cancelled."))
-        elif outcome == "expired" and self.state not in ("cancel", "done"):
-            self._set_canceled(
-                state_message=self.env._("The payment request expired before a card was presented.")
+        elif outcome in ("cancelled", "expired") and self.state not in no_money_states:
+            message = (
+                self.env._("The payment request was cancelled.")
+                if outcome == "cancelled"
+                else self.env._("The payment request expired before a card was presented.")
             )
+            self.compago_outcome_unknown = False
+            self._set_canceled(state_message=message, extra_allowed_states=("error",))
         elif outcome == "pending" and self.state == "draft":
             self._set_pending()
+
+    def _compago_link_pos_payment(self):
+        """Let the register's payment of this line (if synced already) take the news."""
+        self.ensure_one()
+        if self.compago_pos_payment_uuid:
+            self.env["pos.payment"].sudo().search(
+                [("uuid", "=", self.compago_pos_payment_uuid)]
+            )._compago_link_transactions()
 
     def _post_process(self):
         """Compago payments are booked by the POS session closing: creating an account.payment
@@ -445,13 +728,19 @@ class PaymentTransaction(models.Model):
     # === CANCEL === #
 
     def _compago_cancel(self):
-        """Cancel the intent at Compago; a confirmed one is refreshed instead, never dropped.
+        """Cancel the intent at Compago; a confirmed one is refreshed instead, never dropped. An
+        attempt whose answer was lost cannot be cancelled: it is given up (the manager is told).
 
         :return: the error to tell the cashier, if any.
         :rtype: CompagoApiError | None
         """
         self.ensure_one()
-        if not self._compago_is_pollable():
+        if self.state in IN_FLIGHT_STATES and not self.provider_reference:
+            if self._compago_is_being_sent():
+                return CompagoApiError("http", "The request is still being sent.", status=409)
+            self._compago_abandon()
+            return None
+        if not self._compago_is_pollable() or self.state not in IN_FLIGHT_STATES:
             return None
         try:
             self._send_api_request(
@@ -481,15 +770,19 @@ class PaymentTransaction(models.Model):
             return "done"
         if tx["state"] == "cancel":
             return "expired" if tx["compago_expired"] else "cancelled"
-        if tx["state"] == "error" or (tx["state"] == "draft" and not tx["provider_reference"]):
+        if tx["state"] == "error":
             return "error"
-        return "pending"
+        if tx["provider_reference"] or self._compago_is_being_sent(values):
+            return "pending"
+        return "doubtful"
 
     def _compago_pos_message(self, state, values=None):
         tx = self if values is None else values
         if state == "done":
             return self.env._("Payment approved.")
         if state == "pending":
+            if not tx["provider_reference"]:
+                return self.env._("Sending the payment request to Compago…")
             return self.env._("Waiting for the card on the Compago terminal.")
         if state == "cancelled":
             return self.env._("The payment request was cancelled. You can send it again.")
@@ -497,12 +790,42 @@ class PaymentTransaction(models.Model):
             return self.env._(
                 "The payment request expired before a card was presented. You can send it again."
             )
-        if tx["state"] == "draft" and not tx["state_message"]:
-            return self.env._(
-                "Compago may have received the payment request: if the terminal shows it, cancel "
-                "it there before sending a new one."
-            )
+        if state == "doubtful":
+            return self._compago_doubtful_message(tx)
         return tx["state_message"] or self.env._("The payment could not be completed.")
+
+    def _compago_doubtful_message(self, tx):
+        expiry = self._compago_format_expiry(tx["compago_expires_at"])
+        if tx["compago_create_status"] == "reached":
+            return self.env._(
+                "The payment request %(reference)s reached Compago but its answer was lost, so "
+                "Odoo cannot follow it, and any Compago terminal can still charge it until "
+                "%(expiry)s. Check the terminals: if the customer paid, record the payment with "
+                "Force done. Otherwise remove this line (the manager will be asked to check the "
+                "request) and add a new Compago payment.",
+                reference=tx["reference"],
+                expiry=expiry,
+            )
+        return self.env._(
+            "%(error)s Compago may have received the payment request %(reference)s (it can be "
+            "charged until %(expiry)s). Press Retry to send the same request again: Compago "
+            "never charges one request twice.",
+            error=tx["state_message"] or self.env._("Compago's answer was lost."),
+            reference=tx["reference"],
+            expiry=expiry,
+        )
+
+    def _compago_pos_warning(self, values=None):
+        """What the cashier must know besides the state: an amount Compago reports differently."""
+        tx = self if values is None else values
+        if not tx["compago_amount_differs"]:
+            return False
+        return self.env._(
+            "Compago reports an amount of %(reported)s for this payment request of %(amount)s. "
+            "Tell the manager: the payment is flagged for checking.",
+            reported=format_amount(self.env, tx["compago_reported_amount"], self.currency_id),
+            amount=format_amount(self.env, tx["amount"], self.currency_id),
+        )
 
     def _compago_pos_payload(self, error=None, values=None):
         """The answer of every POS route: what the register shows and stores.
@@ -525,10 +848,25 @@ class PaymentTransaction(models.Model):
             "intent_id": intent_id,
             "state": state,
             "message": message,
+            "warning": self._compago_pos_warning(values),
             "deep_link": intent_id and compago_api.DEEP_LINK_TEMPLATE.format(intent_id=intent_id),
             "expires_at": tx["compago_expires_at"]
             and fields.Datetime.to_string(tx["compago_expires_at"]),
             "card": {key: tx[field] or False for key, field in CARD_FIELDS.items()},
+        }
+
+    @api.model
+    def _compago_not_sent_payload(self):
+        """The answer about a payment line for which the server has no attempt at all."""
+        return {
+            "reference": False,
+            "intent_id": False,
+            "state": "not_sent",
+            "message": self.env._("The payment request was not sent to Compago."),
+            "warning": False,
+            "deep_link": False,
+            "expires_at": False,
+            "card": dict.fromkeys(CARD_FIELDS, False),
         }
 
     # === LOOK-UP FOR THE POS === #
@@ -538,19 +876,38 @@ class PaymentTransaction(models.Model):
         """The status route: Compago is asked only when the intent may still change and no caller
         asked it within the poll interval; otherwise the answer comes from one query."""
         values = self._compago_lookup_for_pos(reference, payment_uuid)
+        if values is None:
+            return self._compago_not_sent_payload()
         tx = self.sudo().browse(values["id"])
         if (
             values["poll_slot_taken"]
             or not self._compago_is_pollable(values)
+            or values["state"] not in IN_FLIGHT_STATES
             or not tx._compago_claim_poll()
         ):
             return tx._compago_pos_payload(values=values)
-        return tx._compago_pos_payload(tx._compago_refresh())
+        return tx._compago_pos_payload(tx._compago_route_call(tx._compago_refresh))
 
     @api.model
-    def _compago_find_for_pos(self, reference=None, payment_uuid=None):
-        """The caller's transaction (sudo), found like _compago_lookup_for_pos finds it."""
-        return self.sudo().browse(self._compago_lookup_for_pos(reference, payment_uuid)["id"])
+    def _compago_pos_cancel(self, reference=None, payment_uuid=None):
+        """The cancel route."""
+        values = self._compago_lookup_for_pos(reference, payment_uuid)
+        if values is None:
+            return self._compago_not_sent_payload()
+        tx = self.sudo().browse(values["id"])
+        return tx._compago_pos_payload(tx._compago_route_call(tx._compago_cancel))
+
+    def _compago_route_call(self, call):
+        """Run a route's Compago step; an unexpected failure becomes an error the register shows
+        (the route owns its database transaction, so rolling it back loses nothing)."""
+        try:
+            return call()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise  # Odoo runs the route again.
+        except Exception:
+            _logger.exception("Compago: the request about %s failed.", self.reference)
+            self.env.cr.rollback()
+            return CompagoApiError("malformed", "The answer could not be applied.")
 
     @api.model
     def _compago_lookup_for_pos(self, reference=None, payment_uuid=None):
@@ -561,7 +918,8 @@ class PaymentTransaction(models.Model):
         read (the register's record rules become a subquery); only the POS_PAYLOAD_FIELDS are
         read, with ``id`` and whether the poll slot is taken (``poll_slot_taken``).
 
-        :raise UserError: when there is none the caller may see.
+        :return: the row, or None when a payment uuid has no attempt the caller may see.
+        :raise UserError: when a reference names none the caller may see.
         """
         self._compago_check_pos_user()
         if isinstance(reference, str) and reference and "\x00" not in reference:
@@ -587,8 +945,10 @@ class PaymentTransaction(models.Model):
                 readable_configs.subselect(),
             )
         )
-        if not rows:
+        if rows:
+            return rows[0]
+        if reference:
             raise UserError(
                 self.env._("This Compago payment does not exist or belongs to another shop.")
             )
-        return rows[0]
+        return None

@@ -9,12 +9,14 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.fields import Domain
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import format_amount
 
 from odoo.addons.payment.logging import get_payment_logger
 
 from . import compago_api
+from .payment_transaction import FOLLOW_UP_WINDOW, IN_FLIGHT_STATES
 
 _logger = get_payment_logger(__name__)
 
@@ -26,22 +28,27 @@ RECONCILIATION_SELECTION = [
     ("not_recorded", "Charged but not recorded"),
     ("not_confirmed", "Recorded but not confirmed"),
     ("amount_mismatch", "Amount mismatch"),
+    ("unknown", "Outcome unknown"),
     ("pending", "Pending"),
     ("cancelled", "Expired or cancelled"),
     ("error", "Error"),
 ]
-# Statuses that need someone's attention (the session's "to check" count).
-ISSUE_STATUSES = (
+# Statuses that make a session closing warn: money that is (or may be) on a card but not in the
+# session's sales, or in its sales without Compago's confirmation.
+UNSETTLED_STATUSES = (
     "pending",
     "awaiting_record",
     "not_recorded",
     "not_confirmed",
     "amount_mismatch",
-    "error",
+    "unknown",
 )
-# Statuses that make a session closing warn: money that may be (or is) on a card but not in the
-# session's sales.
-UNSETTLED_STATUSES = ("pending", "awaiting_record", "not_recorded")
+# Statuses that need someone's attention (the session's "to check" count).
+ISSUE_STATUSES = (*UNSETTLED_STATUSES, "error")
+# Statuses the recovery job reports to the manager (a note and an activity on the session).
+REPORTED_STATUSES = ("not_recorded", "amount_mismatch", "unknown")
+# Orders whose payments record a sale.
+RECORDED_ORDER_STATES = ("paid", "done")
 
 # A confirmed intent with no POS payment is reported after this many minutes since its last state
 # change (the register may still be syncing the order). System parameter, in minutes.
@@ -66,17 +73,21 @@ class PaymentTransaction(models.Model):
         index="btree_not_null",
         help="How this Compago payment request compares with the payments recorded by the "
         "register:\n"
-        "- Matched: confirmed by Compago and recorded with the same amount.\n"
+        "- Matched: confirmed by Compago and recorded with the same amount in a paid order.\n"
         "- Charged, waiting for the register: confirmed by Compago a few minutes ago; the "
-        "register has not sent its order yet.\n"
-        "- Charged but not recorded: confirmed by Compago, but no register payment after the "
-        "grace period. The customer paid: record the sale or refund the card.\n"
+        "register has not recorded it in a paid order yet.\n"
+        "- Charged but not recorded: confirmed by Compago, but no paid order records it (never "
+        "synced, or its order was cancelled or deleted). The customer paid: record the sale or "
+        "refund the card.\n"
         "- Recorded but not confirmed: the register recorded the payment without Compago's "
         "confirmation.\n"
-        "- Amount mismatch: the recorded amount differs from the amount charged.\n"
+        "- Amount mismatch: the recorded amount differs from the amount charged, or Compago "
+        "reported another amount than the one asked for.\n"
+        "- Outcome unknown: a card may have been charged, but Compago cannot tell (its answer was "
+        "lost). Look for the reference in the Compago dashboard.\n"
         "- Pending: waiting for the card or for Compago's answer.\n"
         "- Expired or cancelled: no money was taken.\n"
-        "- Error: Compago refused the request or its outcome is unknown; read the message.",
+        "- Error: Compago refused the request; no card was charged.",
     )
     compago_pos_order_id = fields.Many2one(
         string="Point of Sale Order",
@@ -89,11 +100,27 @@ class PaymentTransaction(models.Model):
         related="compago_pos_payment_id.amount",
         currency_field="currency_id",
     )
+    compago_grace_over = fields.Boolean(
+        string="Unrecorded After the Grace Period",
+        readonly=True,
+        copy=False,
+        help="Set by the recovery job when a confirmed payment was still not recorded by a paid "
+        "order after the grace period.",
+    )
+    compago_checked_at = fields.Datetime(
+        string="Last Checked by the Recovery Job", readonly=True, copy=False
+    )
+    compago_reported_status = fields.Selection(
+        string="Reported to the Manager As",
+        selection=RECONCILIATION_SELECTION,
+        readonly=True,
+        copy=False,
+    )
     compago_notified_at = fields.Datetime(
         string="Reported to the Manager",
         readonly=True,
         copy=False,
-        help="When the recovery job reported this charged but unrecorded payment on the session.",
+        help="When the recovery job last reported this payment on the session.",
     )
 
     # === RECONCILIATION === #
@@ -110,34 +137,37 @@ class PaymentTransaction(models.Model):
     @api.depends(
         "provider_id.code",
         "state",
-        "last_state_change",
         "amount",
+        "compago_amount_differs",
+        "compago_outcome_unknown",
+        "compago_grace_over",
         "compago_pos_payment_id.amount",
+        "compago_pos_payment_id.pos_order_id.state",
     )
     def _compute_compago_reconciliation(self):
-        unrecorded_before = fields.Datetime.now() - self._compago_grace_period()
         for tx in self:
             if tx.provider_id.code == "compago":
-                tx.compago_reconciliation = tx._compago_reconciliation_status(unrecorded_before)
+                tx.compago_reconciliation = tx._compago_reconciliation_status()
             else:
                 tx.compago_reconciliation = False
 
-    def _compago_reconciliation_status(self, unrecorded_before):
+    def _compago_reconciliation_status(self):
+        """A function of stored facts only (the recovery job sets the time-dependent one)."""
         self.ensure_one()
         payment = self.compago_pos_payment_id
-        if payment:
-            if self.state != "done":
-                return "not_confirmed"
-            if self.currency_id.compare_amounts(payment.amount, self.amount):
-                return "amount_mismatch"
-            return "matched"
+        recorded = payment.pos_order_id.state in RECORDED_ORDER_STATES
+        if self.compago_amount_differs and self.state != "cancel":
+            return "amount_mismatch"
         if self.state == "done":
-            changed_at = self.last_state_change or self.create_date
-            return (
-                "not_recorded"
-                if changed_at and changed_at <= unrecorded_before
-                else "awaiting_record"
-            )
+            if recorded:
+                if self.currency_id.compare_amounts(payment.amount, self.amount):
+                    return "amount_mismatch"
+                return "matched"
+            return "not_recorded" if self.compago_grace_over else "awaiting_record"
+        if recorded:
+            return "not_confirmed"
+        if self.compago_outcome_unknown:
+            return "unknown"
         if self.state in ("draft", "pending", "authorized"):
             return "pending"
         if self.state == "cancel":
@@ -148,9 +178,10 @@ class PaymentTransaction(models.Model):
 
     @api.model
     def _cron_compago_recover(self):
-        """Recover what the registers could not: refresh the draft and pending Compago
-        transactions left behind, give up on those Compago cannot tell about, and report the
-        confirmed ones that no register recorded.
+        """Recover what the registers could not: follow the Compago transactions left behind
+        (the least recently checked first, so that none starves), give up on those Compago cannot
+        tell about, flag the confirmed ones no paid order records after the grace period, and
+        report to the manager what needs one.
 
         Each transaction is handled in its own database transaction, so that a cashier polling
         the same intent never waits for the job; a concurrent update only postpones that
@@ -158,38 +189,60 @@ class PaymentTransaction(models.Model):
         """
         cron = self.env["ir.cron"]
         now = fields.Datetime.now()
-        stale = self.search(
-            [
-                ("provider_code", "=", "compago"),
-                ("state", "in", ("draft", "pending")),
-                ("create_date", "<=", now - STALE_AFTER),
-            ],
-            order="id",
+        followed = self.search(
+            self._compago_followed_domain(now),
+            order="compago_checked_at ASC NULLS FIRST, id",
             limit=CRON_BATCH_SIZE,
         )
         overdue = self.search(
             [
                 ("compago_reconciliation", "=", "awaiting_record"),
+                ("compago_grace_over", "=", False),
                 ("last_state_change", "<=", now - self._compago_grace_period()),
             ],
             order="id",
             limit=CRON_BATCH_SIZE,
         )
-        cron._commit_progress(remaining=len(stale) + len(overdue))
-        for tx in stale:
-            if not self._compago_cron_step(tx, tx._compago_recover_intent):
+        cron._commit_progress(remaining=len(followed) + len(overdue))
+        for tx in followed:
+            if not self._compago_cron_step(tx, tx._compago_follow_up):
                 return
         for tx in overdue:
-            if not self._compago_cron_step(tx, tx._compago_recompute_reconciliation):
+            if not self._compago_cron_step(tx, tx._compago_end_grace):
                 return
         unreported = self.search(
-            [("compago_reconciliation", "=", "not_recorded"), ("compago_notified_at", "=", False)],
+            Domain.OR(
+                Domain("compago_reconciliation", "=", status)
+                & Domain("compago_reported_status", "!=", status)
+                for status in REPORTED_STATUSES
+            ),
             order="id",
             limit=CRON_BATCH_SIZE,
         )
         for txs in unreported.grouped("compago_pos_session_id").values():
-            if not self._compago_cron_step(txs, txs._compago_report_unrecorded):
+            if not self._compago_cron_step(txs, txs._compago_report_to_manager):
                 return
+
+    @api.model
+    def _compago_followed_domain(self, now):
+        """Transactions Compago may still change, or that Odoo must stop waiting for."""
+        open_at_compago = Domain("provider_reference", "!=", False) & Domain(
+            "compago_status", "not in", compago_api.FINAL_STATUSES
+        )
+        return (
+            Domain("provider_code", "=", "compago")
+            & Domain("create_date", "<=", now - STALE_AFTER)
+            & (
+                # Still waiting locally: follow it, or give up once it is overdue.
+                Domain("state", "in", IN_FLIGHT_STATES)
+                # Expired here, not closed at Compago: a late confirmation still counts.
+                | (
+                    open_at_compago
+                    & Domain("state", "=", "cancel")
+                    & Domain("compago_expires_at", ">", now - FOLLOW_UP_WINDOW)
+                )
+            )
+        )
 
     @api.model
     def _compago_cron_step(self, records, step):
@@ -213,45 +266,65 @@ class PaymentTransaction(models.Model):
             _logger.exception("Compago recovery of %s failed; retrying at the next run.", records)
         return bool(self.env["ir.cron"]._commit_progress(len(records)))
 
-    def _compago_recover_intent(self):
-        """Ask Compago about an intent the registers left behind; when Compago cannot tell
+    def _compago_follow_up(self):
+        """Ask Compago about a transaction the registers left behind; when Compago cannot tell
         anything about it any more, say so instead of guessing."""
         self.ensure_one()
-        if self.provider_code != "compago" or self.state not in ("draft", "pending"):
+        self.compago_checked_at = fields.Datetime.now()
+        if self.provider_code != "compago":
             return
-        if self.provider_reference:
-            error = self._compago_refresh_if_due()
-            if error is None:
-                return
-            _logger.info(
-                "Compago recovery: %s could not be refreshed (%s %s).",
-                self.reference,
-                error.kind,
-                error.status or "",
-            )
-            if error.kind == "http" and error.status == 404 and self._compago_is_overdue():
-                self._set_error(
+        if not self.provider_reference:
+            if (
+                self.state in IN_FLIGHT_STATES
+                and not self._compago_is_being_sent()
+                and self._compago_is_overdue()
+            ):
+                # The create call failed without an answer: the intent may exist at Compago, and
+                # Compago offers no look-up by reference. Never claim it was cancelled.
+                self._compago_abandon()
+            return
+        if not self._compago_is_pollable():
+            if self.state in IN_FLIGHT_STATES:
+                self._compago_give_up(
                     self.env._(
-                        "Compago does not know the payment request %(intent)s any more, so it "
-                        "cannot tell whether a card was charged. Look for the reference "
-                        "%(reference)s in the Compago dashboard; if a card was charged, record "
-                        "the payment in the register or refund it.",
+                        "Compago could not be asked about the payment request %(intent)s until "
+                        "an hour after its expiry, so Odoo cannot tell whether a card was "
+                        "charged. Look for the reference %(reference)s in the Compago dashboard; "
+                        "if a card was charged, record the payment in the register or refund it.",
                         intent=self.provider_reference,
                         reference=self.reference,
                     )
                 )
-        elif self._compago_is_overdue():
-            # The create call failed without an answer: the intent may exist at Compago, and
-            # Compago offers no look-up by reference. Never claim it was cancelled.
-            self._set_error(
+            return
+        error = self._compago_refresh_if_due()
+        if error is None:
+            return
+        _logger.info(
+            "Compago recovery: %s could not be refreshed (%s %s).",
+            self.reference,
+            error.kind,
+            error.status or "",
+        )
+        if (
+            error.kind == "http"
+            and error.status == 404
+            and self.state in IN_FLIGHT_STATES
+            and self._compago_is_overdue()
+        ):
+            self._compago_give_up(
                 self.env._(
-                    "Compago did not answer when the payment request was sent, and it can no "
-                    "longer be checked automatically: a card may have been charged. Look for the "
-                    "reference %(reference)s in the Compago dashboard; if a card was charged, "
-                    "record the payment in the register or refund it.",
+                    "Compago does not know the payment request %(intent)s any more, so it "
+                    "cannot tell whether a card was charged. Look for the reference "
+                    "%(reference)s in the Compago dashboard; if a card was charged, record "
+                    "the payment in the register or refund it.",
+                    intent=self.provider_reference,
                     reference=self.reference,
                 )
             )
+
+    def _compago_give_up(self, message):
+        self.compago_outcome_unknown = True
+        self._set_error(message)
 
     def _compago_is_overdue(self):
         """Whether the intent is past its expiry (plus a margin for clock differences)."""
@@ -261,24 +334,34 @@ class PaymentTransaction(models.Model):
         )
         return fields.Datetime.now() >= expires_at + EXPIRY_MARGIN
 
-    def _compago_recompute_reconciliation(self):
-        self.env.add_to_compute(self._fields["compago_reconciliation"], self)
-        self._recompute_recordset(["compago_reconciliation"])
+    def _compago_end_grace(self):
+        self.ensure_one()
+        if self.compago_reconciliation == "awaiting_record":
+            self.compago_grace_over = True
 
-    def _compago_report_unrecorded(self):
-        """Report charged but unrecorded payments of one session on its chatter, with an
-        activity for its manager; each transaction is reported once."""
+    def _compago_report_to_manager(self):
+        """Report the payments of one session that need a manager on its chatter, with an
+        activity for its manager; each transaction is reported once per status."""
         txs = self.filtered(
-            lambda tx: tx.compago_reconciliation == "not_recorded" and not tx.compago_notified_at
+            lambda tx: (
+                tx.compago_reconciliation in REPORTED_STATUSES
+                and tx.compago_reported_status != tx.compago_reconciliation
+            )
         )
         if not txs:
             return
         session = txs.compago_pos_session_id[:1]
         if session:
-            session.sudo()._compago_post_unrecorded(txs)
+            session.sudo()._compago_post_attention(txs)
         else:
-            _logger.info("Compago recovery: %s charged without a register session.", txs)
-        txs.compago_notified_at = fields.Datetime.now()
+            _logger.info("Compago recovery: %s needs attention without a register session.", txs)
+        for tx in txs:
+            tx.write(
+                {
+                    "compago_reported_status": tx.compago_reconciliation,
+                    "compago_notified_at": fields.Datetime.now(),
+                }
+            )
 
     # === DESCRIPTION === #
 

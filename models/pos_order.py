@@ -63,6 +63,11 @@ class PosOrder(models.Model):
             )
         return result
 
+    def unlink(self):
+        # The database cascade deletes the payments without the ORM: release their claims first.
+        self.payment_ids._compago_release_claims()
+        return super().unlink()
+
     def action_view_compago_transactions(self):
         transactions = self.env["payment.transaction"].sudo()
         for order_transactions in self._compago_transactions_by_order().values():

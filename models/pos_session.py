@@ -1,10 +1,11 @@
 from markupsafe import Markup
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .payment_transaction_reconciliation import (
     BACK_OFFICE_GROUPS,
     ISSUE_STATUSES,
+    RECORDED_ORDER_STATES,
     UNSETTLED_STATUSES,
 )
 
@@ -54,7 +55,11 @@ class PosSession(models.Model):
             self.env["pos.payment"]
             .sudo()
             ._read_group(
-                [("session_id", "in", self.ids), ("compago_forced", "=", True)],
+                [
+                    ("session_id", "in", self.ids),
+                    ("compago_forced", "=", True),
+                    ("pos_order_id.state", "in", RECORDED_ORDER_STATES),
+                ],
                 ["session_id"],
                 ["__count"],
             )
@@ -91,7 +96,7 @@ class PosSession(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "pos_compago.pos_payment_action_compago_unconfirmed"
         )
-        action["domain"] = [("session_id", "in", self.ids), ("compago_forced", "=", True)]
+        action["domain"] = [("id", "in", self._compago_forced_payments().ids)]
         action["context"] = {"create": False}
         return action
 
@@ -99,69 +104,113 @@ class PosSession(models.Model):
 
     def _compago_unsettled_transactions(self, refresh=False):
         """The session's Compago transactions that may hold a customer's money outside its
-        sales: pending, or confirmed without a POS payment.
+        sales, or sit in its sales without Compago's confirmation.
 
-        :param bool refresh: ask Compago first about the pending ones (sharing the poll slot
-            of the registers), so that a card taken at the last moment is seen.
+        :param bool refresh: ask Compago first about those it may still change (sharing the poll
+            slot of the registers), so that a card taken at the last moment is seen.
         """
         self.ensure_one()
         Transaction = self.env["payment.transaction"].sudo()
-        domain = [
-            ("compago_pos_session_id", "=", self.id),
-            ("compago_reconciliation", "in", UNSETTLED_STATUSES),
-        ]
-        transactions = Transaction.search(domain, order="id")
         if refresh:
-            for tx in transactions.filtered(lambda t: t.state in ("draft", "pending")):
-                tx._compago_refresh_if_due()  # A failure leaves the state as it was: pending.
-            transactions = transactions.filtered(
-                lambda t: t.compago_reconciliation in UNSETTLED_STATUSES
-            )
-        return transactions
+            for tx in Transaction.search([("compago_pos_session_id", "=", self.id)], order="id"):
+                if tx._compago_is_pollable():
+                    tx._compago_refresh_if_due()  # A failure leaves the state as it was.
+        return Transaction.search(
+            [
+                ("compago_pos_session_id", "=", self.id),
+                ("compago_reconciliation", "in", UNSETTLED_STATUSES),
+            ],
+            order="id",
+        )
 
-    def _compago_unsettled_message(self, transactions):
-        pending = transactions.filtered(lambda t: t.compago_reconciliation == "pending")
-        charged = transactions - pending
-        parts = []
-        if charged:
-            parts.append(
-                self.env._(
-                    "%(count)s Compago payment(s) were charged to a card but are not in any order "
-                    "of this session.",
-                    count=len(charged),
-                )
+    def _compago_forced_payments(self):
+        """Payments of the session's paid orders recorded as Compago payments without Compago's
+        confirmation of their amount."""
+        return (
+            self.env["pos.payment"]
+            .sudo()
+            .search(
+                [
+                    ("session_id", "in", self.ids),
+                    ("compago_forced", "=", True),
+                    ("pos_order_id.state", "in", RECORDED_ORDER_STATES),
+                ],
+                order="id",
             )
-        if pending:
-            parts.append(
+        )
+
+    def _compago_unsettled_message(self, transactions, forced_payments):
+        counts = [
+            (
+                transactions.filtered(
+                    lambda t: t.compago_reconciliation in ("awaiting_record", "not_recorded")
+                ),
+                self.env._(
+                    "%(count)s Compago payment(s) were charged to a card but are in no paid order "
+                    "of this session."
+                ),
+            ),
+            (
+                transactions.filtered(lambda t: t.compago_reconciliation == "amount_mismatch"),
+                self.env._(
+                    "%(count)s Compago payment(s) were charged with another amount than the one "
+                    "asked for or recorded."
+                ),
+            ),
+            (
+                transactions.filtered(lambda t: t.compago_reconciliation == "unknown"),
+                self.env._(
+                    "%(count)s Compago payment request(s) may have charged a card, but Compago "
+                    "cannot tell."
+                ),
+            ),
+            (
+                forced_payments,
+                self.env._(
+                    "%(count)s payment(s) were recorded as Compago payments without Compago's "
+                    "confirmation."
+                ),
+            ),
+            (
+                transactions.filtered(lambda t: t.compago_reconciliation == "pending"),
                 self.env._(
                     "%(count)s Compago payment request(s) are still waiting for a card or for "
-                    "Compago's answer.",
-                    count=len(pending),
-                )
-            )
+                    "Compago's answer."
+                ),
+            ),
+        ]
+        parts = [text % {"count": len(records)} for records, text in counts if records]
+        references = transactions.mapped("reference") + [
+            payment.compago_reference or payment.pos_order_id.name
+            for payment in forced_payments - transactions.compago_pos_payment_id
+        ]
         parts.append(
             self.env._(
                 "Check them in Point of Sale > Orders > Compago > Transactions (references: "
                 "%(references)s).",
-                references=", ".join(transactions.mapped("reference")),
+                references=", ".join(references),
             )
         )
         return " ".join(parts)
 
+    @api.model
+    def _compago_warning_keys(self, transactions, forced_payments):
+        return {f"tx-{tx.id}" for tx in transactions} | {f"pay-{p.id}" for p in forced_payments}
+
     def _cannot_close_session(self, bank_payment_method_diffs=None):
-        """Warn, once per transaction, when unsettled Compago payments remain: closing again
-        closes the session (the recovery job keeps following them)."""
+        """Warn, once per payment, when unsettled Compago payments remain: closing again closes
+        the session (the recovery job keeps following them)."""
         result = super()._cannot_close_session(bank_payment_method_diffs)
         if result:
             return result
         transactions = self._compago_unsettled_transactions(refresh=True)
-        warned = {int(i) for i in (self.compago_closing_warning or "").split(",") if i.isdigit()}
-        if not transactions or set(transactions.ids) <= warned:
+        forced_payments = self._compago_forced_payments()
+        keys = self._compago_warning_keys(transactions, forced_payments)
+        warned = set(filter(None, (self.compago_closing_warning or "").split(",")))
+        if not keys or keys <= warned:
             return result
-        self.sudo().compago_closing_warning = ",".join(
-            str(tx_id) for tx_id in sorted(warned | set(transactions.ids))
-        )
-        message = self._compago_unsettled_message(transactions)
+        self.sudo().compago_closing_warning = ",".join(sorted(warned | keys))
+        message = self._compago_unsettled_message(transactions, forced_payments)
         return {
             "successful": False,
             "title": self.env._("Unsettled Compago payments"),
@@ -175,21 +224,20 @@ class PosSession(models.Model):
     def _validate_session(
         self, balancing_account=False, amount_to_balance=0, bank_payment_method_diffs=None
     ):
-        transactions = self._compago_unsettled_transactions(refresh=True)
+        self._compago_unsettled_transactions(refresh=True)
         result = super()._validate_session(
             balancing_account, amount_to_balance, bank_payment_method_diffs
         )
-        if transactions and self.state == "closed":
-            transactions = transactions.filtered(
-                lambda t: t.compago_reconciliation in UNSETTLED_STATUSES
-            )
-            if transactions:
+        if self.state == "closed":
+            transactions = self._compago_unsettled_transactions()
+            forced_payments = self._compago_forced_payments()
+            if transactions or forced_payments:
                 self.sudo().message_post(
                     body=Markup("<p>%s</p>%s")
                     % (
                         self.env._(
                             "This session was closed with unsettled Compago payments. %(message)s",
-                            message=self._compago_unsettled_message(transactions),
+                            message=self._compago_unsettled_message(transactions, forced_payments),
                         ),
                         transactions._compago_summary_html(),
                     ),
@@ -199,14 +247,15 @@ class PosSession(models.Model):
 
     # === RECOVERY REPORTS === #
 
-    def _compago_post_unrecorded(self, transactions):
-        """Tell the session's manager about payments Compago confirmed that no order records."""
+    def _compago_post_attention(self, transactions):
+        """Tell the session's manager about payments Compago confirmed (or may have) that no sale
+        matches."""
         self.ensure_one()
         summary = transactions._compago_summary_html()
         intro = self.env._(
-            "Compago confirmed %(count)s card payment(s) of this session that no order records. "
-            "The customer paid: add the payment to the right order (or refund the card from the "
-            "Compago app), then check the session's Compago transactions.",
+            "%(count)s Compago payment(s) of this session need a manager: a card was (or may "
+            "have been) charged without a matching sale. Check each one in the Compago dashboard, "
+            "then add the payment to the right order or refund the card from the Compago app.",
             count=len(transactions),
         )
         self.message_post(
@@ -214,7 +263,7 @@ class PosSession(models.Model):
         )
         self.activity_schedule(
             "mail.mail_activity_data_todo",
-            summary=self.env._("Compago payment(s) charged but not recorded"),
+            summary=self.env._("Compago payment(s) to check"),
             note=Markup("<p>%s</p>%s") % (intro, summary),
             user_id=self._compago_responsible_manager().id,
         )

@@ -1,4 +1,8 @@
 import json
+import threading
+from unittest.mock import patch
+
+import requests
 
 from odoo import Command, fields
 from odoo.tests import tagged  # noqa: F401  (re-exported for the test modules)
@@ -83,6 +87,50 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
         body = response.json()
         return body.get("result"), body.get("error")
 
+    def jsonrpc_at_once(self, route, params, count=2):
+        """POST ``count`` identical JSON-RPC calls at the same moment, as the logged-in user (two
+        tabs, a double click); return their bodies. HttpCase serializes requests on the test
+        cursor: this checks the answers, tools/system_test.py races real workers."""
+        self.env.flush_all()
+        barrier = threading.Barrier(count)
+        bodies, failures = [], []
+        url = f"{self.base_url()}{route}"
+        payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+
+        def tab(cookies):
+            with requests.Session() as session:
+                session.cookies.update(cookies)
+                barrier.wait(timeout=10)
+                try:
+                    bodies.append(session.post(url, json=payload, timeout=30).json())
+                except Exception as error:
+                    failures.append(error)
+
+        with self.allow_requests():
+            cookies = dict(self.opener.cookies)
+            tabs = [threading.Thread(target=tab, args=(cookies,)) for _index in range(count)]
+            for thread in tabs:
+                thread.start()
+            for thread in tabs:
+                thread.join(timeout=60)
+        self.env.invalidate_all()
+        self.assertFalse(failures)
+        self.assertEqual(len(bodies), count)
+        return bodies
+
+    def call_kw(self, model, method, *args, context=None, **kwargs):
+        """Call ``model.method(*args, **kwargs)`` over JSON-RPC as the logged-in user, the way any
+        client can (``context`` is the caller's to write); return (result, error)."""
+        if context is not None:
+            kwargs["context"] = context
+        return self.jsonrpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            model=model,
+            method=method,
+            args=list(args),
+            kwargs=kwargs,
+        )
+
     def create_intent(
         self, session, amount=350.5, payment_uuid="11111111-aaaa-4bbb-8ccc-000000000001", **extra
     ):
@@ -96,9 +144,9 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
         }
         return self.jsonrpc("/pos_compago/intent/create", **params)
 
-    def sync_ui_order(self, session, payments, order_uuid, product=None):
-        """Sync, as the cashier, an order worth the sum of ``payments`` (pos.payment values as the
-        register sends them); return the pos.order."""
+    def ui_order(self, session, payments, order_uuid, product=None, state=None):
+        """An order as the register sends it, worth the sum of ``payments`` (pos.payment values
+        as the register sends them); a draft when ``state`` is ``"draft"``."""
         product = product or self.env["product.product"].create(
             {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
         )
@@ -126,6 +174,14 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
             "user_id": self.pos_user.id,
             "to_invoice": False,
         }
+        if state:
+            order["state"] = state
+        return order
+
+    def sync_ui_order(self, session, payments, order_uuid, product=None, state=None):
+        """Sync, as the cashier, an order worth the sum of ``payments`` (see ui_order); return
+        the pos.order."""
+        order = self.ui_order(session, payments, order_uuid, product, state)
         self.env["pos.order"].with_user(self.pos_user).sync_from_ui([order])
         return self.env["pos.order"].search([("uuid", "=", order_uuid)])
 
@@ -145,4 +201,33 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
             "UPDATE pos_compago_intent_poll SET polled_at = polled_at - interval '1 hour'"
             " WHERE transaction_id = %s",
             (tx.id,),
+        )
+
+    def age(self, tx, minutes, expiry=True):
+        """Move a transaction's dates ``minutes`` into the past."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE payment_transaction
+                  SET create_date = create_date - make_interval(mins => %(m)s),
+                      last_state_change = last_state_change - make_interval(mins => %(m)s),
+                      compago_sent_at = compago_sent_at - make_interval(mins => %(m)s),
+                      compago_expires_at = CASE WHEN %(expiry)s
+                          THEN compago_expires_at - make_interval(mins => %(m)s)
+                          ELSE compago_expires_at END
+                WHERE id = %(id)s""",
+            {"m": minutes, "id": tx.id, "expiry": expiry},
+        )
+        tx.invalidate_recordset()
+        self.expire_poll_slot(tx)
+
+    def run_cron(self):
+        """Run the recovery job; return how many times it committed."""
+        with patch.object(self.env.cr, "commit") as commit:
+            self.env["payment.transaction"].sudo()._cron_compago_recover()  # as its root user
+        self.env.invalidate_all()
+        return commit.call_count
+
+    def session_notes(self):
+        return self.pos_session.message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("mail.mt_note")
         )

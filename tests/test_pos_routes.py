@@ -25,12 +25,31 @@ class TestPosRoutes(CompagoCommon):
         self.assertIsNone(result)
         self.assertIn(message, error["data"]["message"])
 
+    def assert_hidden(self, route, params):
+        """A payment the caller may not see: refused by reference; by payment line uuid, answered
+        like a line that sent nothing (no leak, and no Compago call)."""
+        if "reference" in params:
+            self.assert_refused(self.jsonrpc(route, **params), "belongs to another shop")
+        else:
+            result, error = self.jsonrpc(route, **params)
+            self.assertIsNone(error)
+            self.assertEqual((result["state"], result["reference"]), ("not_sent", False))
+
     def test_payment_flow_over_http(self):
         result, error = self.create_intent(self.pos_session, payment_uuid=UUID_1)
         self.assertIsNone(error)
         self.assertEqual(
             set(result),
-            {"reference", "intent_id", "state", "message", "deep_link", "expires_at", "card"},
+            {
+                "reference",
+                "intent_id",
+                "state",
+                "message",
+                "warning",
+                "deep_link",
+                "expires_at",
+                "card",
+            },
         )
         self.assertEqual(result["state"], "pending")
         [intent] = self.simulator.intents()
@@ -106,25 +125,25 @@ class TestPosRoutes(CompagoCommon):
                 ),
                 "does not exist or belongs to another shop",
             )
-        foreign_tx = self.env["payment.transaction"].create(
-            {
-                "provider_id": self.provider.copy({"company_id": other_company.id}).id,
-                "payment_method_id": self.env.ref("payment.payment_method_card").id,
-                "reference": "FOREIGN_1",
-                "amount": 10,
-                "currency_id": self.env.ref("base.MXN").id,
-                "partner_id": other_company.partner_id.id,
-                "compago_pos_payment_uuid": UUID_2,
-            }
+        foreign_tx = (
+            self.env["payment.transaction"]
+            .sudo()
+            .create(
+                {
+                    "provider_id": self.provider.copy({"company_id": other_company.id}).id,
+                    "payment_method_id": self.env.ref("payment.payment_method_card").id,
+                    "reference": "FOREIGN_1",
+                    "amount": 10,
+                    "currency_id": self.env.ref("base.MXN").id,
+                    "partner_id": other_company.partner_id.id,
+                    "compago_pos_payment_uuid": UUID_2,
+                }
+            )
         )
         for params in ({"reference": foreign_tx.reference}, {"payment_uuid": UUID_2}):
             with self.subTest(params=params), mute_logger("odoo.http"):
-                self.assert_refused(
-                    self.jsonrpc("/pos_compago/intent/status", **params), "belongs to another shop"
-                )
-                self.assert_refused(
-                    self.jsonrpc("/pos_compago/intent/cancel", **params), "belongs to another shop"
-                )
+                self.assert_hidden("/pos_compago/intent/status", params)
+                self.assert_hidden("/pos_compago/intent/cancel", params)
         self.assertFalse(self.api_calls())
 
     def test_a_register_hidden_by_a_record_rule_hides_its_payments(self):
@@ -141,12 +160,8 @@ class TestPosRoutes(CompagoCommon):
         )
         for params in ({"reference": created["reference"]}, {"payment_uuid": UUID_1}):
             with self.subTest(params=params), mute_logger("odoo.http"):
-                self.assert_refused(
-                    self.jsonrpc("/pos_compago/intent/status", **params), "belongs to another shop"
-                )
-                self.assert_refused(
-                    self.jsonrpc("/pos_compago/intent/cancel", **params), "belongs to another shop"
-                )
+                self.assert_hidden("/pos_compago/intent/status", params)
+                self.assert_hidden("/pos_compago/intent/cancel", params)
         self.assertEqual(self.tx(created["reference"]).state, "pending")
         self.assertEqual([call["operation"] for call in self.api_calls()], ["create"])
 

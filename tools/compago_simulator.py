@@ -8,8 +8,8 @@ after a configurable time and a configurable clock. Beside the API it serves:
 - a control API under ``/_sim`` (loopback clients only) to approve, decline or expire intents,
   script what a terminal does with the next intent (``script_next``: approve / decline / cancel /
   expire after some seconds of simulator time, evaluated whenever the intent is read), inject
-  faults (errors, timeouts, malformed, lost or altered answers), add terminals, read the request log and
-  reset the state;
+  faults (errors, timeouts, malformed, lost or altered answers), add terminals, read the request
+  log and reset the state;
 - a virtual-terminal web page at ``/`` showing each terminal's pending intent with Approve / Decline
   buttons.
 

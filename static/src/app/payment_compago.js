@@ -7,7 +7,7 @@ import OrderPaymentValidation from "@point_of_sale/app/utils/order_payment_valid
 import { CompagoPoller } from "@pos_compago/app/compago_poller";
 
 export const COMPAGO = "compago";
-export const FINAL_STATES = ["done", "cancelled", "expired", "error"];
+export const FINAL_STATES = ["done", "cancelled", "expired", "error", "doubtful", "not_sent"];
 /** Payment line statuses of a request that may still be waiting at Compago. */
 export const WAITING_STATUSES = ["waiting", "waitingCard", "waitingCancel", "timeout"];
 /** How long after the intent's expiry the register keeps asking before giving up. */
@@ -147,18 +147,7 @@ export class PaymentCompago extends PaymentInterface {
         try {
             payload = await this.callRoute("cancel", params);
         } catch (error) {
-            if (!params.reference && this.isServerError(error) && line) {
-                // The server has no request for this line: nothing can be charged.
-                this.finish(
-                    line,
-                    {
-                        state: "cancelled",
-                        message: _t("The payment request was not sent to Compago."),
-                    },
-                    { deleting }
-                );
-                return true;
-            }
+            // Whatever the error, the request may exist: the line stays.
             this.showError(
                 _t("The payment request could not be cancelled: %s", this.errorMessage(error))
             );
@@ -166,6 +155,11 @@ export class PaymentCompago extends PaymentInterface {
         }
         if (!line) {
             return !["done", "pending"].includes(payload.state);
+        }
+        if (payload.state === "not_sent") {
+            // The server has no request for this line: nothing can be charged.
+            this.finish(line, { ...payload, state: "cancelled" }, { deleting });
+            return true;
         }
         if (payload.state === "pending") {
             // Compago could not be reached: the request may still be paid on the terminal.
@@ -237,6 +231,14 @@ export class PaymentCompago extends PaymentInterface {
             WAITING_STATUSES.includes(status) ||
             (status === "retry" && line.uiState?.compago?.state === "unknown")
         );
+    }
+
+    /**
+     * Whether the line's request may exist at Compago although its answer was lost: removing the
+     * line must go through the server, which tells the manager.
+     */
+    isDoubtful(line) {
+        return line.getPaymentStatus() === "retry" && line.uiState?.compago?.state === "doubtful";
     }
 
     createParams(line) {
@@ -359,8 +361,11 @@ export class PaymentCompago extends PaymentInterface {
         this.stopPolling(uuid);
         const paid = payload.state === "done";
         this.applyPayload(line, payload);
-        if (!paid && payload.state === "error") {
+        if (!paid && ["error", "doubtful"].includes(payload.state)) {
             this.showError(payload.message);
+        }
+        if (payload.warning) {
+            this.showError(payload.warning);
         }
         line.setPaymentStatus(paid ? "done" : "retry");
         const resolver = this.resolvers.get(uuid);
@@ -481,6 +486,15 @@ export class PaymentCompago extends PaymentInterface {
             this.applyPayload(line, payload);
             return false;
         }
+        if (payload.state === "not_sent") {
+            // After a reload during the creation: the server has no request for this line.
+            this.finish(line, {
+                ...payload,
+                state: "cancelled",
+                message: _t("The payment request did not reach Compago. Send it again."),
+            });
+            return true;
+        }
         this.finish(line, payload);
         return true;
     }
@@ -491,14 +505,8 @@ export class PaymentCompago extends PaymentInterface {
             this.stopPolling(uuid);
             return;
         }
-        if (!line.compago_reference && this.isServerError(error)) {
-            // After a reload during the creation: the server has no request for this line.
-            this.finish(line, {
-                state: "cancelled",
-                message: _t("The payment request did not reach Compago. Send it again."),
-            });
-            return;
-        }
+        // Whatever the error, the request may exist: keep asking (only the server's "not_sent"
+        // answer says that nothing was sent).
         const seconds = Math.round(poller.currentDelay / 1000);
         const notice = this.isServerError(error)
             ? _t("%(error)s Checking the payment again in %(seconds)s seconds.", {
@@ -537,7 +545,7 @@ export class PaymentCompago extends PaymentInterface {
     async cancelOrphan(uuid, payload) {
         this.stopPolling(uuid);
         this.resolvers.delete(uuid);
-        if (payload && payload.state !== "pending") {
+        if (payload && !["pending", "doubtful"].includes(payload.state)) {
             if (payload.state === "done") {
                 this.warnOrphanPaid(payload);
             }

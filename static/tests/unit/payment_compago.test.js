@@ -35,6 +35,17 @@ function payload(state, extra = {}) {
     };
 }
 
+const NOT_SENT = {
+    reference: false,
+    intent_id: false,
+    state: "not_sent",
+    message: "The payment request was not sent to Compago.",
+    warning: false,
+    deep_link: false,
+    expires_at: false,
+    card: {},
+};
+
 function serverError(message) {
     const error = new RPCError();
     error.data = { message };
@@ -363,14 +374,7 @@ test("after a reload, waiting lines resume polling the same request", async () =
     const { terminal, clock, calls } = setup({
         lines: [waiting, unsent, done],
         answers: {
-            status: [
-                (params) => {
-                    if (params.reference) {
-                        return payload("done");
-                    }
-                    throw serverError("This Compago payment does not exist.");
-                },
-            ],
+            status: [(params) => (params.reference ? payload("done") : NOT_SENT)],
         },
     });
     terminal.resumePendingLines();
@@ -449,4 +453,104 @@ test("helpers: card summary and expiry", () => {
     expect(parseExpiry("2030-01-01 10:10:00")).toBe(Date.UTC(2030, 0, 1, 10, 10, 0));
     expect(parseExpiry(false)).toBe(null);
     expect(parseExpiry("soon")).toBe(null);
+});
+
+test("a server error on a line known by its uuid only never drops the line", async () => {
+    // After a reload during the creation the register knows only the line's uuid. A transient
+    // server error says nothing about Compago: the line keeps waiting, and is paid later.
+    const line = new FakeLine({ payment_status: "waiting" });
+    const { terminal, clock, calls } = setup({
+        lines: [line],
+        answers: {
+            status: [
+                serverError("could not serialize access due to concurrent update"),
+                serverError("Internal Server Error"),
+                payload("done"),
+            ],
+        },
+    });
+    terminal.resumePendingLines();
+    await clock.advance(0);
+    expect(line.payment_status).toBe("waitingCard");
+    await clock.advance(6000);
+    expect(line.payment_status).toBe("waitingCard");
+    await clock.advance(12000);
+    expect(calls.map((call) => call.params)).toEqual([
+        { payment_uuid: line.uuid },
+        { payment_uuid: line.uuid },
+        { payment_uuid: line.uuid },
+    ]);
+    expect(line.payment_status).toBe("done");
+    expect(line.card_no).toBe("4242");
+});
+
+test("cancel of a line known by its uuid only: only the server's 'not sent' lets it go", async () => {
+    const failing = setup({
+        lines: [new FakeLine({ payment_status: "waiting" })],
+        answers: { cancel: [serverError("Internal Server Error")] },
+    });
+    expect(await failing.terminal.sendPaymentCancel(null, failing.line.uuid)).toBe(false);
+    expect(failing.line.payment_status).toBe("waiting");
+    expect(String(failing.dialogs[0].body)).toInclude("could not be cancelled");
+
+    const unsent = setup({
+        lines: [new FakeLine({ payment_status: "waiting" })],
+        answers: { cancel: [NOT_SENT] },
+    });
+    expect(await unsent.terminal.sendPaymentCancel(null, unsent.line.uuid)).toBe(true);
+    expect(unsent.line.payment_status).toBe("retry");
+});
+
+test("a lost create answer: the line offers Retry, which sends the same line again", async () => {
+    const doubtful = payload("doubtful", {
+        intent_id: false,
+        deep_link: false,
+        message: "Compago may have received the payment request. Press Retry.",
+    });
+    const { terminal, dialogs, calls, line } = setup({
+        answers: { create: [doubtful, payload("pending")], status: [payload("pending")] },
+    });
+    expect(await terminal.sendPaymentRequest(line.uuid)).toBe(false);
+    expect(line.payment_status).toBe("retry");
+    expect(line.uiState.compago.state).toBe("doubtful");
+    expect(String(dialogs[0].body)).toInclude("may have received");
+    expect(terminal.isDoubtful(line)).toBe(true);
+    expect(terminal.mayBeWaiting(line)).toBe(false);
+    expect(terminal.pollers.size).toBe(0);
+    terminal.sendPaymentRequest(line.uuid);
+    await flush();
+    expect(calls.map((call) => [call.route, call.params.payment_uuid])).toEqual([
+        ["create", line.uuid],
+        ["create", line.uuid],
+    ]);
+    expect(line.payment_status).toBe("waitingCard");
+});
+
+test("removing a line whose create answer was lost goes through the server", async () => {
+    const line = new FakeLine({
+        payment_status: "retry",
+        compago_reference: REFERENCE,
+        uiState: { compago: { state: "doubtful", message: "?" } },
+    });
+    const { terminal, calls, dialogs } = setup({
+        lines: [line],
+        answers: {
+            cancel: [payload("error", { message: "The manager will check it in the dashboard." })],
+        },
+    });
+    expect(await terminal.sendPaymentCancel(null, line.uuid, { deleting: true })).toBe(true);
+    expect(calls.map((call) => call.route)).toEqual(["cancel"]);
+    expect(String(dialogs[0].body)).toInclude("manager");
+});
+
+test("an amount Compago reports differently is shown to the cashier", async () => {
+    const warning = "Compago reports an amount of $ 10.00 for this payment request of $ 350.50.";
+    const { terminal, clock, dialogs, line } = setup({
+        answers: { create: [payload("pending")], status: [payload("done", { warning })] },
+    });
+    terminal.sendPaymentRequest(line.uuid);
+    await flush();
+    await clock.advance(3000);
+    expect(line.payment_status).toBe("done");
+    expect(dialogs.map((dialog) => String(dialog.body))).toEqual([warning]);
 });

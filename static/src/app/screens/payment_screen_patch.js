@@ -24,7 +24,7 @@ patch(PaymentScreen.prototype, {
     deletePaymentLine(uuid) {
         const line = this.paymentLines.find((paymentLine) => paymentLine.uuid === uuid);
         const terminal = line?.payment_method_id.payment_terminal;
-        if (!isCompagoLine(line) || !terminal.mayBeWaiting(line)) {
+        if (!isCompagoLine(line) || !(terminal.mayBeWaiting(line) || terminal.isDoubtful(line))) {
             return super.deletePaymentLine(...arguments);
         }
         if (line.getPaymentStatus() === "waitingCancel") {
