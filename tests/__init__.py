@@ -6,3 +6,6 @@ from . import test_fault_matrix
 from . import test_back_office
 from . import test_migration
 from . import test_i18n
+from . import test_integrity_facts
+from . import test_integrity_charges
+from . import test_integrity_create
