@@ -1,3 +1,5 @@
+import logging
+
 from odoo import Command
 from odoo.modules.module import get_module_path, load_script
 from odoo.tests import tagged
@@ -5,6 +7,7 @@ from odoo.tools import SQL
 
 from .common import CompagoCommon
 
+MIGRATION_LOGGER = "odoo.addons.pos_compago.migrations"
 ADD_LEGACY_COLUMNS = """
     ALTER TABLE pos_payment_method
         ADD COLUMN compago_api_key varchar,
@@ -179,3 +182,53 @@ class TestMigration(CompagoCommon):
         providers = self.compago_providers()
         self.assertFalse(self.migration.migrate_from_v18(self.env(su=True)))
         self.assertEqual(self.compago_providers(), providers)
+
+    def test_only_methods_still_on_the_compago_terminal_become_compago_methods(self):
+        moved = self.legacy_method(
+            "Now a bank card method", compago_api_key="moved-key", compago_environment="prod"
+        )
+        self.env.cr.execute(
+            "UPDATE pos_payment_method SET use_payment_terminal = NULL WHERE id = %s", moved.ids
+        )
+        moved.invalidate_recordset()
+        still = self.legacy_method(
+            "Compago", compago_api_key="still-key", compago_environment="prod"
+        )
+        register = self.register("Caja", moved)
+        with self.assertLogs(MIGRATION_LOGGER, level=logging.INFO):
+            migrated = self.migration.migrate_from_v18(self.env(su=True))
+        self.assertEqual(migrated, still)
+        self.assertFalse(moved.use_payment_terminal)
+        self.assertFalse(moved.compago_provider_id)
+        self.assertFalse(register.compago_terminal_id or register.compago_same_device)
+        # The key is not lost: it waits in a disabled account.
+        kept = self.compago_providers().filtered(lambda p: p.compago_api_key == "moved-key")
+        self.assertEqual(kept.state, "disabled")
+
+    def test_an_unknown_legacy_environment_means_test_mode(self):
+        method = self.legacy_method(
+            "Compago staging", compago_api_key="staging-key", compago_environment="staging"
+        )
+        self.migration.migrate_from_v18(self.env(su=True))
+        self.assertEqual(method.compago_provider_id.state, "test")
+
+    def test_a_method_that_fails_the_constraints_is_left_as_it_was(self):
+        usd_journal = self.bank_journal.copy(
+            {"name": "Bank USD", "code": "BUSD", "currency_id": self.env.ref("base.USD").id}
+        )
+        self.env.ref("base.USD").active = True
+        method = self.legacy_method(
+            "Compago in dollars", compago_api_key="usd-key", compago_environment="demo"
+        )
+        self.env.cr.execute(
+            "UPDATE pos_payment_method SET journal_id = %s WHERE id = %s",
+            (usd_journal.id, method.id),
+        )
+        method.invalidate_recordset()
+        with self.assertLogs(MIGRATION_LOGGER, level="WARNING") as logs:
+            migrated = self.migration.migrate_from_v18(self.env(su=True))
+        self.assertFalse(migrated)
+        self.assertFalse(method.compago_provider_id)
+        self.assertIn("Mexican pesos", "\n".join(logs.output))
+        # The key is kept.
+        self.assertTrue(self.compago_providers().filtered(lambda p: p.compago_api_key == "usd-key"))

@@ -7,20 +7,25 @@ of removed fields until the end of the upgrade, so this post-migration script st
 turns them into:
 
 - one Compago ``payment.provider`` per company, API key and environment (prod → enabled,
-  demo → test, local → test with the base URL override);
+  demo → test, local → test with the base URL override, anything else → test);
 - one ``compago.terminal`` per serial number and provider;
 - on each register using such a method, its terminal and the "Compago app on this device" flag;
-- on each method, ``use_payment_terminal = 'compago'`` and its provider.
+- on each method that still uses the Compago terminal (``use_payment_terminal = 'compago'``), its
+  provider. A method that an admin moved to another terminal keeps it; its key is kept in a
+  disabled account.
 
-It never drops a key or a terminal and can run again without creating duplicates.
+The converted methods and registers go through the same constraints as in the UI: one that fails
+them is left as it was, with the reason in the log. It never drops a key or a terminal and can
+run again without creating duplicates.
 """
 
 import logging
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL, sql
 
-_logger = logging.getLogger(__name__)
+_logger = logging.getLogger("odoo.addons.pos_compago.migrations")
 
 LEGACY_TABLE = "pos_payment_method"
 LEGACY_COLUMNS = {
@@ -31,6 +36,8 @@ LEGACY_COLUMNS = {
     "compago_should_deep_link_to_app": "boolean",
 }
 ENVIRONMENT_STATES = {"prod": "enabled", "demo": "test", "local": "test"}
+# An environment the 18.0 module did not know: never real money by surprise.
+UNKNOWN_ENVIRONMENT_STATE = "test"
 LEGACY_DEFAULT_ENVIRONMENT = "prod"
 LEGACY_DEFAULT_DEEP_LINK = True
 
@@ -48,12 +55,29 @@ def migrate_from_v18(env):
     providers = {}  # (company id, key, state, base url) -> payment.provider
     terminals = {}  # (provider id, serial) -> compago.terminal
     method_settings = {}  # method id -> (provider, terminal, same device)
-    for row in rows:
+    # Methods still on the Compago terminal first: they decide the state of a shared account.
+    for row in sorted(rows, key=lambda row: row["use_payment_terminal"] != "compago"):
         key = (row["api_key"] or "").strip()
         if not key:
             continue
         environment = row["environment"] or LEGACY_DEFAULT_ENVIRONMENT
-        state = ENVIRONMENT_STATES.get(environment, "enabled")
+        state = ENVIRONMENT_STATES.get(environment, UNKNOWN_ENVIRONMENT_STATE)
+        if environment not in ENVIRONMENT_STATES:
+            _logger.info(
+                "pos_compago: payment method %s had the unknown Compago environment %r; its "
+                "account is in test mode.",
+                row["id"],
+                environment,
+            )
+        if row["use_payment_terminal"] != "compago":
+            # Moved to another terminal since: keep the key, touch nothing else.
+            _find_or_create_provider(env, row, key, "disabled", False)
+            _logger.info(
+                "pos_compago: payment method %s no longer uses the Compago terminal; its API key "
+                "is kept in a disabled Compago account.",
+                row["id"],
+            )
+            continue
         base_url = ((row["api_url"] or "").strip() or False) if environment == "local" else False
         group = (row["company_id"], key, state, base_url)
         if group not in providers:
@@ -71,9 +95,14 @@ def migrate_from_v18(env):
         same_device = LEGACY_DEFAULT_DEEP_LINK if deep_link is None else deep_link
         method_settings[row["id"]] = (provider, terminal, same_device)
 
-    # Methods that were Compago methods but had no key: the company's only new account.
+    # Methods that were Compago methods but had no key (nor an account since): the company's
+    # only new account.
     for row in rows:
-        if row["id"] in method_settings or row["use_payment_terminal"] != "compago":
+        if (
+            row["id"] in method_settings
+            or row["use_payment_terminal"] != "compago"
+            or env["pos.payment.method"].browse(row["id"]).compago_provider_id
+        ):
             continue
         company_providers = {
             p for (company, *_rest), p in providers.items() if company == row["company_id"]
@@ -87,7 +116,7 @@ def migrate_from_v18(env):
                 row["id"],
             )
 
-    methods = _link_methods(env, rows, method_settings)
+    methods = _link_methods(env, method_settings)
     _configure_registers(env, methods, method_settings)
     _logger.info(
         "pos_compago: migrated %s payment method(s) to %s Compago account(s) and %s terminal(s).",
@@ -180,21 +209,39 @@ def _find_or_create_terminal(env, provider, serial, row):
     return Terminal.create({"name": _method_name(row), "code": serial, "provider_id": provider.id})
 
 
-def _link_methods(env, rows, method_settings):
-    # SQL rather than write(): the Point of Sale forbids editing a payment method while one of its
-    # sessions is open, and an upgrade must not depend on every register being closed.
-    for method_id, (provider, _terminal, _same_device) in method_settings.items():
-        env.cr.execute(
-            SQL(
-                "UPDATE pos_payment_method SET use_payment_terminal = 'compago', "
-                "compago_provider_id = %s WHERE id = %s",
-                provider.id,
+def _link_methods(env, method_settings):
+    """Give each method its account, then check it like the UI would; return those that pass."""
+    linked = env["pos.payment.method"]
+    for method_id, (provider, _terminal, _same_device) in list(method_settings.items()):
+        method = env["pos.payment.method"].browse(method_id)
+        previous = method.compago_provider_id.id or None
+        # SQL rather than write(): the Point of Sale forbids editing a payment method while one
+        # of its sessions is open, and an upgrade must not depend on every register being closed.
+        _set_method_provider(env, method, provider.id)
+        try:
+            method._validate_fields(["use_payment_terminal", "compago_provider_id"])
+        except ValidationError as error:
+            _set_method_provider(env, method, previous)
+            del method_settings[method_id]
+            _logger.warning(
+                "pos_compago: payment method %s was not converted to Compago: %s",
                 method_id,
+                error.args[0],
             )
+            continue
+        linked |= method
+    return linked
+
+
+def _set_method_provider(env, method, provider_id):
+    env.cr.execute(
+        SQL(
+            "UPDATE pos_payment_method SET compago_provider_id = %s WHERE id = %s",
+            provider_id,
+            method.id,
         )
-    methods = env["pos.payment.method"].browse(list(method_settings))
-    methods.invalidate_recordset(["use_payment_terminal", "compago_provider_id"])
-    return methods
+    )
+    method.invalidate_recordset(["compago_provider_id"])
 
 
 def _configure_registers(env, methods, method_settings):
@@ -210,4 +257,10 @@ def _configure_registers(env, methods, method_settings):
         values = {"compago_same_device": same_device}
         if terminal and not config.compago_terminal_id:
             values["compago_terminal_id"] = terminal.id
-        config.write(values)
+        try:
+            with env.cr.savepoint():
+                config.write(values)
+        except ValidationError as error:
+            _logger.warning(
+                "pos_compago: register %s keeps its settings: %s", config.name, error.args[0]
+            )
