@@ -6,6 +6,8 @@ What an HttpCase cannot show (its requests share one test cursor, one at a time)
   polling the same payment line, the customer pays, and the payment is recorded exactly once;
 - the Odoo server is killed while Compago creates the intent: the register is told the truth and
   its retry is paid exactly once;
+- two tabs create the same payment line at the same moment against two workers: one intent
+  reaches Compago, both tabs follow the same request, nothing in the server log;
 - two tabs poll the same intent at the same moment against two workers: no error reaches them,
   one Compago GET per poll interval, one state change, and nothing in the server log;
 - a worker's claim of the poll slot races another worker's: no error in the log either.
@@ -371,12 +373,14 @@ def test_a_create_cut_short_by_a_restart(stack):
     time.sleep(2)  # Compago has created the intent by now, but nobody got its id
 
     [orphan] = [i for i in simulator.intents() if i["status"] == "PENDING"]
-    resumed = register.status(payment_uuid=payment_uuid)
-    assert not resumed["intent_id"]
-    assert "terminal" in resumed["message"], (
+    # Until the create could no longer be under way, the register hears "being sent".
+    resumed = register.poll_until({"doubtful"}, timeout=45, payment_uuid=payment_uuid)
+    assert resumed["state"] == "doubtful" and not resumed["intent_id"], resumed
+    assert "may have received the payment request" in resumed["message"], (
         f"the register must be told that Compago may have the payment request: {resumed}"
     )
 
+    # Retry sends the same request: Compago has it, so a new one replaces it on the terminal.
     retry = register.create(payment_uuid)
     assert retry["state"] == "pending" and retry["intent_id"] != orphan["id"]
     # The terminal gets one intent at a time: Compago cancelled the one nobody knows about.
@@ -386,6 +390,48 @@ def test_a_create_cut_short_by_a_restart(stack):
     assert register.poll_until({"done"}, payment_uuid=payment_uuid)["state"] == "done"
     rows = transactions_of(stack["env"], payment_uuid)
     assert [row[2] for row in rows if row[2] == "done"] == ["done"]
+
+
+def test_two_creates_of_one_line_at_the_same_moment(stack):
+    """Two tabs (a double click, a retried request) create the same payment line at the same
+    instant against two workers: one intent at Compago, one attempt, both tabs follow it."""
+    env, simulator, server, register = (
+        stack["env"],
+        stack["simulator"],
+        stack["server"],
+        stack["register"],
+    )
+    payment_uuid = new_uuid()
+    creates_before = len([e for e in simulator.requests_log() if e["operation"] == "create"])
+    errors_before = len(log_lines(server, " ERROR "))
+    simulator.fail_next("delay", seconds=1, paths=["create"])
+    tabs = [Register(server, register.data, register.http.cookies) for _index in range(4)]
+    barrier = threading.Barrier(len(tabs))
+    answers, failures = [], []
+
+    def create(tab):
+        try:
+            barrier.wait(timeout=30)
+            answers.append(tab.create(payment_uuid))
+        except Exception as error:
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=create, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    assert len(answers) == len(tabs)
+    assert len({answer["reference"] for answer in answers}) == 1, answers
+    assert {answer["state"] for answer in answers} <= {"pending"}, answers
+    creates = [e for e in simulator.requests_log() if e["operation"] == "create"]
+    assert len(creates) == creates_before + 1, creates[creates_before:]
+    assert len(transactions_of(env, payment_uuid)) == 1
+    done = register.poll_until({"pending"}, payment_uuid=payment_uuid)
+    assert done["intent_id"], done
+    new_errors = log_lines(server, " ERROR ")[errors_before:]
+    assert not new_errors, "\n".join(new_errors)
 
 
 def _try(function, *args):
@@ -491,6 +537,7 @@ def test_the_server_log_is_clean(stack):
 TESTS = [
     test_a_pending_payment_survives_a_server_restart,
     test_a_create_cut_short_by_a_restart,
+    test_two_creates_of_one_line_at_the_same_moment,
     test_two_tabs_polling_the_same_intent_at_the_same_moment,
     test_a_claim_racing_another_worker_logs_no_error,
     test_the_server_log_is_clean,
