@@ -1,7 +1,7 @@
 {
     "name": "Compago POS terminals",
     "summary": "Take card payments in the Point of Sale with Compago terminals (Mexico, MXN)",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Sales/Point of Sale",
     "website": "https://github.com/pos-compago/pos_compago",
     "author": "pos_compago contributors",

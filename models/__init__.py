@@ -2,6 +2,8 @@ from . import compago_api
 from . import payment_provider
 from . import compago_terminal
 from . import payment_transaction
+from . import payment_transaction_pos
+from . import compago_poll_slot
 from . import pos_config
 from . import res_config_settings
 from . import pos_payment_method

@@ -8,29 +8,14 @@ import json
 import math
 import re
 
-PRODUCTION_URL = "https://api.harmony.compago.com"
-DEMO_URL = "https://demo.api.harmony.compago.com"
-DEEP_LINK_TEMPLATE = "compago-pos-app:///charge/payment-intent/{intent_id}"
-
-INTENT_TTL_SECONDS = 600
-POLL_INTERVAL_SECONDS = 3
-# How long after its expiry an intent that Compago has not closed (CONFIRMED or CANCELLED) is
-# still asked about, in case a late confirmation comes.
-FOLLOW_UP_SECONDS = 3600
-# Read timeouts: a status GET must answer within the POS poll cadence; a lost create is costly.
-GET_TIMEOUT = 2.5
-CREATE_TIMEOUT = 10
-CANCEL_TIMEOUT = 5
-
-STATUS_PENDING = "PENDING"
-STATUS_CONFIRMED = "CONFIRMED"
-STATUS_CANCELLED = "CANCELLED"
-KNOWN_STATUSES = {STATUS_PENDING, STATUS_CONFIRMED, STATUS_CANCELLED}
-# Compago never changes an intent in these states again.
-FINAL_STATUSES = (STATUS_CONFIRMED, STATUS_CANCELLED)
-# Documented 400 answers that say nothing about whether an intent exists.
-VALIDATION_ERRORS = ("only mxn currency is supported", "user does not have an organization")
-SUMMARY_SUCCESS = "SUCCESS"
+from ..const import (
+    CARD_FIELDS,
+    KNOWN_STATUSES,
+    STATUS_CANCELLED,
+    STATUS_CONFIRMED,
+    SUMMARY_SUCCESS,
+    VALIDATION_ERRORS,
+)
 
 MAX_ERROR_LENGTH = 300
 
@@ -148,21 +133,13 @@ def parse_intent(body):
 
 
 def parse_payment_summary(summary):
-    """Return the payment summary's status and card data, every value a string or ``False``."""
-    payment = _dict(summary.get("payment"))
-    transaction = _dict(summary.get("paymentTransaction"))
-    card = _dict(summary.get("cardInformation"))
-    return {
-        "status": _text(summary.get("status")),
-        "payment_id": _text(payment.get("id")),
-        "operation_code": _text(payment.get("operationCode")),
-        "auth_code": _text(transaction.get("resultCode")),
-        "brand": _text(card.get("networkType")),
-        "last4": (_text(card.get("lastFourDigits")) or "")[-4:] or False,
-        "funding": _text(card.get("fundingSource")),
-        "issuer": _text(card.get("issuingBank")),
-        "entry_mode": _text(card.get("entryMode")),
-    }
+    """Return the payment summary's status and card data (see const.CARD_FIELDS), every value a
+    string or ``False``."""
+    card = {}
+    for key, (section, name), _tx_field, _payment_field in CARD_FIELDS:
+        value = _text(_dict(summary.get(section)).get(name))
+        card[key] = (value[-4:] or False) if key == "last4" and value else value
+    return {"status": _text(summary.get("status")), **card}
 
 
 def _dict(value):

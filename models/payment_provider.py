@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.payment.logging import get_payment_logger
 
+from .. import const
 from . import compago_api
 from .compago_api import CompagoApiError
 
@@ -42,9 +43,10 @@ class PaymentProvider(models.Model):
         inverse_name="provider_id",
     )
 
-    # === BUSINESS METHODS === #
+    # === COMPUTE METHODS === #
 
     def _compute_feature_support_fields(self):
+        """Override of `payment`: no tokenization, manual capture, refund or express checkout."""
         res = super()._compute_feature_support_fields()
         self.filtered(lambda p: p.code == "compago").update(
             {
@@ -56,98 +58,31 @@ class PaymentProvider(models.Model):
         )
         return res
 
-    def _get_supported_currencies(self):
-        supported = super()._get_supported_currencies()
-        if self.code == "compago":
-            supported = supported.filtered(lambda currency: currency.name == "MXN")
-        return supported
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("state", "code")
+    def _check_compago_company_currency(self):
+        for provider in self.filtered(lambda p: p.code == "compago" and p.state != "disabled"):
+            if provider.company_id.currency_id.name != "MXN":
+                raise ValidationError(
+                    self.env._(
+                        "Compago takes payments in Mexican pesos only, but the company "
+                        "%(company)s works in %(currency)s.",
+                        company=provider.company_id.name,
+                        currency=provider.company_id.currency_id.name,
+                    )
+                )
+
+    # === CRUD METHODS === #
 
     def _get_default_payment_method_codes(self):
+        """Override of `payment`: Compago takes cards."""
         self.ensure_one()
         if self.code != "compago":
             return super()._get_default_payment_method_codes()
         return {"card"}
 
-    @api.model
-    def _get_compatible_providers(self, *args, **kwargs):
-        """Compago takes cards on a terminal in the shop: never offer it online."""
-        providers = super()._get_compatible_providers(*args, **kwargs)
-        return providers.filtered(lambda provider: provider.code != "compago")
-
-    def _compago_api_base_url(self):
-        self.ensure_one()
-        base_url = self.sudo().compago_base_url
-        if base_url:
-            return base_url.rstrip("/")
-        return compago_api.PRODUCTION_URL if self.state == "enabled" else compago_api.DEMO_URL
-
-    # === REQUEST HELPERS === #
-
-    def _build_request_url(self, endpoint, **kwargs):
-        if self.code != "compago":
-            return super()._build_request_url(endpoint, **kwargs)
-        return f"{self._compago_api_base_url()}/api/{endpoint.lstrip('/')}"
-
-    def _build_request_headers(self, method, endpoint, payload, **kwargs):
-        if self.code != "compago":
-            return super()._build_request_headers(method, endpoint, payload, **kwargs)
-        return {"x-api-key": self.sudo().compago_api_key or "", "Accept": "application/json"}
-
-    def _parse_response_error(self, response):
-        if self.code != "compago":
-            return super()._parse_response_error(response)
-        return compago_api.parse_error_body(response.text, response.headers.get("Content-Type"))
-
-    def _parse_response_content(self, response, **kwargs):
-        if self.code != "compago":
-            return super()._parse_response_content(response, **kwargs)
-        try:
-            return response.json()
-        except ValueError as error:
-            raise CompagoApiError("malformed", "The answer is not JSON.") from error
-
-    def _send_api_request(
-        self, method, endpoint, *, params=None, data=None, json=None, reference=None, **kwargs
-    ):
-        """Override of `payment` for Compago: a timeout per call and errors that keep their kind
-        and HTTP status (:class:`CompagoApiError`), so callers can tell a refusal from a doubt.
-
-        :param float timeout: the read timeout in seconds (Compago-specific keyword).
-        :param tuple expected_statuses: error statuses the caller expects: logged as information.
-        """
-        if self.code != "compago":
-            return super()._send_api_request(
-                method, endpoint, params=params, data=data, json=json, reference=reference, **kwargs
-            )
-        self.ensure_one()
-        timeout = kwargs.pop("timeout", compago_api.CREATE_TIMEOUT)
-        expected_statuses = kwargs.pop("expected_statuses", ())
-        url = self._build_request_url(endpoint, **kwargs)
-        headers = self._build_request_headers(method, endpoint, json, **kwargs)
-        _logger.info("Compago %s %s (%s)", method, url, reference or f"provider {self.id}")
-        try:
-            response = requests.request(
-                method, url, params=params, json=json, headers=headers, timeout=timeout
-            )
-        except requests.exceptions.Timeout as error:
-            raise CompagoApiError("timeout", "No answer in time.") from error
-        except requests.exceptions.RequestException as error:
-            raise CompagoApiError("connection", "Connection failed.") from error
-        if not response.ok:
-            detail = self._parse_response_error(response)
-            log = _logger.info if response.status_code in expected_statuses else _logger.warning
-            log(
-                "Compago answered HTTP %s to %s %s (%s): %s",
-                response.status_code,
-                method,
-                url,
-                reference or f"provider {self.id}",
-                detail,
-            )
-            raise CompagoApiError("http", detail, status=response.status_code)
-        return self._parse_response_content(response, **kwargs)
-
-    # === ACTIONS === #
+    # === ACTION METHODS === #
 
     def action_compago_test_connection(self):
         """Ask Compago for a payment intent that cannot exist: 404 proves the key is accepted."""
@@ -160,7 +95,7 @@ class PaymentProvider(models.Model):
             self._send_api_request(
                 "GET",
                 f"payment-intent/{uuid.uuid4()}",
-                timeout=compago_api.CANCEL_TIMEOUT,
+                timeout=const.CANCEL_TIMEOUT,
                 expected_statuses=(404,),
             )
         except CompagoApiError as error:
@@ -186,6 +121,28 @@ class PaymentProvider(models.Model):
             "tag": "display_notification",
             "params": {"message": message, "type": notification_type, "sticky": False},
         }
+
+    # === BUSINESS METHODS === #
+
+    def _get_supported_currencies(self):
+        """Override of `payment`: Compago takes Mexican pesos only."""
+        supported = super()._get_supported_currencies()
+        if self.code == "compago":
+            supported = supported.filtered(lambda currency: currency.name == "MXN")
+        return supported
+
+    @api.model
+    def _get_compatible_providers(self, *args, **kwargs):
+        """Compago takes cards on a terminal in the shop: never offer it online."""
+        providers = super()._get_compatible_providers(*args, **kwargs)
+        return providers.filtered(lambda provider: provider.code != "compago")
+
+    def _compago_api_base_url(self):
+        self.ensure_one()
+        base_url = self.sudo().compago_base_url
+        if base_url:
+            return base_url.rstrip("/")
+        return const.PRODUCTION_URL if self.state == "enabled" else const.DEMO_URL
 
     def _compago_error_message(self, error):
         """Translate a :class:`CompagoApiError` into a sentence for a cashier or an admin."""
@@ -215,15 +172,72 @@ class PaymentProvider(models.Model):
             "Compago refused the request: %(detail)s", detail=error.detail or error.status
         )
 
-    @api.constrains("state", "code")
-    def _check_compago_company_currency(self):
-        for provider in self.filtered(lambda p: p.code == "compago" and p.state != "disabled"):
-            if provider.company_id.currency_id.name != "MXN":
-                raise ValidationError(
-                    self.env._(
-                        "Compago takes payments in Mexican pesos only, but the company "
-                        "%(company)s works in %(currency)s.",
-                        company=provider.company_id.name,
-                        currency=provider.company_id.currency_id.name,
-                    )
-                )
+    # === REQUEST HELPERS === #
+
+    def _build_request_url(self, endpoint, **kwargs):
+        """Override of `payment`: Compago's API under the URL of the provider's state."""
+        if self.code != "compago":
+            return super()._build_request_url(endpoint, **kwargs)
+        return f"{self._compago_api_base_url()}/api/{endpoint.lstrip('/')}"
+
+    def _build_request_headers(self, method, endpoint, payload, **kwargs):
+        """Override of `payment`: the API key header."""
+        if self.code != "compago":
+            return super()._build_request_headers(method, endpoint, payload, **kwargs)
+        return {"x-api-key": self.sudo().compago_api_key or "", "Accept": "application/json"}
+
+    def _parse_response_error(self, response):
+        """Override of `payment`: a short message from whatever error body came."""
+        if self.code != "compago":
+            return super()._parse_response_error(response)
+        return compago_api.parse_error_body(response.text, response.headers.get("Content-Type"))
+
+    def _parse_response_content(self, response, **kwargs):
+        """Override of `payment`: a body that is not JSON is a malformed answer."""
+        if self.code != "compago":
+            return super()._parse_response_content(response, **kwargs)
+        try:
+            return response.json()
+        except ValueError as error:
+            raise CompagoApiError("malformed", "The answer is not JSON.") from error
+
+    def _send_api_request(
+        self, method, endpoint, *, params=None, data=None, json=None, reference=None, **kwargs
+    ):
+        """Override of `payment` for Compago: a timeout per call and errors that keep their kind
+        and HTTP status (:class:`CompagoApiError`), so callers can tell a refusal from a doubt.
+
+        :param float timeout: the read timeout in seconds (Compago-specific keyword).
+        :param tuple expected_statuses: error statuses the caller expects: logged as information.
+        """
+        if self.code != "compago":
+            return super()._send_api_request(
+                method, endpoint, params=params, data=data, json=json, reference=reference, **kwargs
+            )
+        self.ensure_one()
+        timeout = kwargs.pop("timeout", const.CREATE_TIMEOUT)
+        expected_statuses = kwargs.pop("expected_statuses", ())
+        url = self._build_request_url(endpoint, **kwargs)
+        headers = self._build_request_headers(method, endpoint, json, **kwargs)
+        _logger.info("Compago %s %s (%s)", method, url, reference or f"provider {self.id}")
+        try:
+            response = requests.request(
+                method, url, params=params, json=json, headers=headers, timeout=timeout
+            )
+        except requests.exceptions.Timeout as error:
+            raise CompagoApiError("timeout", "No answer in time.") from error
+        except requests.exceptions.RequestException as error:
+            raise CompagoApiError("connection", "Connection failed.") from error
+        if not response.ok:
+            detail = self._parse_response_error(response)
+            log = _logger.info if response.status_code in expected_statuses else _logger.warning
+            log(
+                "Compago answered HTTP %s to %s %s (%s): %s",
+                response.status_code,
+                method,
+                url,
+                reference or f"provider {self.id}",
+                detail,
+            )
+            raise CompagoApiError("http", detail, status=response.status_code)
+        return self._parse_response_content(response, **kwargs)

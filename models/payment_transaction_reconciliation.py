@@ -15,51 +15,9 @@ from odoo.tools import format_amount
 
 from odoo.addons.payment.logging import get_payment_logger
 
-from . import compago_api
-from .payment_transaction import FOLLOW_UP_WINDOW, IN_FLIGHT_STATES
+from .. import const
 
 _logger = get_payment_logger(__name__)
-
-BACK_OFFICE_GROUPS = "point_of_sale.group_pos_manager,account.group_account_invoice"
-
-RECONCILIATION_SELECTION = [
-    ("matched", "Matched"),
-    ("awaiting_record", "Charged, waiting for the register"),
-    ("not_recorded", "Charged but not recorded"),
-    ("not_confirmed", "Recorded but not confirmed"),
-    ("amount_mismatch", "Amount mismatch"),
-    ("unknown", "Outcome unknown"),
-    ("pending", "Pending"),
-    ("cancelled", "Expired or cancelled"),
-    ("error", "Error"),
-]
-# Statuses that make a session closing warn: money that is (or may be) on a card but not in the
-# session's sales, or in its sales without Compago's confirmation.
-UNSETTLED_STATUSES = (
-    "pending",
-    "awaiting_record",
-    "not_recorded",
-    "not_confirmed",
-    "amount_mismatch",
-    "unknown",
-)
-# Statuses that need someone's attention (the session's "to check" count).
-ISSUE_STATUSES = (*UNSETTLED_STATUSES, "error")
-# Statuses the recovery job reports to the manager (a note and an activity on the session).
-REPORTED_STATUSES = ("not_recorded", "amount_mismatch", "unknown")
-# Orders whose payments record a sale.
-RECORDED_ORDER_STATES = ("paid", "done")
-
-# A confirmed intent with no POS payment is reported after this many minutes since its last state
-# change (the register may still be syncing the order). System parameter, in minutes.
-GRACE_PARAM = "pos_compago.unrecorded_grace_minutes"
-DEFAULT_GRACE_MINUTES = 10
-# The cron leaves younger draft/pending transactions to the register that is polling them.
-STALE_AFTER = timedelta(minutes=1)
-# Margin after the expiry before the cron gives up on an intent Compago cannot tell about.
-EXPIRY_MARGIN = timedelta(minutes=1)
-# Transactions handled per cron run and kind of work; the next run takes the rest.
-CRON_BATCH_SIZE = 200
 
 
 class PaymentTransaction(models.Model):
@@ -67,7 +25,7 @@ class PaymentTransaction(models.Model):
 
     compago_reconciliation = fields.Selection(
         string="Reconciliation",
-        selection=RECONCILIATION_SELECTION,
+        selection=const.RECONCILIATION_SELECTION,
         compute="_compute_compago_reconciliation",
         store=True,
         index="btree_not_null",
@@ -112,9 +70,15 @@ class PaymentTransaction(models.Model):
     )
     compago_reported_status = fields.Selection(
         string="Reported to the Manager As",
-        selection=RECONCILIATION_SELECTION,
+        selection=const.RECONCILIATION_SELECTION,
         readonly=True,
         copy=False,
+    )
+    compago_closing_warned = fields.Boolean(
+        string="Closing Warned About It",
+        readonly=True,
+        copy=False,
+        help="The closing of the register's session already warned about this payment.",
     )
     compago_notified_at = fields.Datetime(
         string="Reported to the Manager",
@@ -127,11 +91,11 @@ class PaymentTransaction(models.Model):
 
     @api.model
     def _compago_grace_period(self):
-        param = self.env["ir.config_parameter"].sudo().get_param(GRACE_PARAM)
+        param = self.env["ir.config_parameter"].sudo().get_param(const.GRACE_PARAM)
         try:
-            minutes = int(param) if param else DEFAULT_GRACE_MINUTES
+            minutes = int(param) if param else const.DEFAULT_GRACE_MINUTES
         except ValueError:
-            minutes = DEFAULT_GRACE_MINUTES
+            minutes = const.DEFAULT_GRACE_MINUTES
         return timedelta(minutes=max(minutes, 0))
 
     @api.depends(
@@ -155,7 +119,7 @@ class PaymentTransaction(models.Model):
         """A function of stored facts only (the recovery job sets the time-dependent one)."""
         self.ensure_one()
         payment = self.compago_pos_payment_id
-        recorded = payment.pos_order_id.state in RECORDED_ORDER_STATES
+        recorded = payment.pos_order_id.state in const.RECORDED_ORDER_STATES
         if self.compago_amount_differs and self.state != "cancel":
             return "amount_mismatch"
         if self.state == "done":
@@ -192,7 +156,7 @@ class PaymentTransaction(models.Model):
         followed = self.search(
             self._compago_followed_domain(now),
             order="compago_checked_at ASC NULLS FIRST, id",
-            limit=CRON_BATCH_SIZE,
+            limit=const.CRON_BATCH_SIZE,
         )
         overdue = self.search(
             [
@@ -201,7 +165,7 @@ class PaymentTransaction(models.Model):
                 ("last_state_change", "<=", now - self._compago_grace_period()),
             ],
             order="id",
-            limit=CRON_BATCH_SIZE,
+            limit=const.CRON_BATCH_SIZE,
         )
         cron._commit_progress(remaining=len(followed) + len(overdue))
         for tx in followed:
@@ -214,10 +178,10 @@ class PaymentTransaction(models.Model):
             Domain.OR(
                 Domain("compago_reconciliation", "=", status)
                 & Domain("compago_reported_status", "!=", status)
-                for status in REPORTED_STATUSES
+                for status in const.REPORTED_STATUSES
             ),
             order="id",
-            limit=CRON_BATCH_SIZE,
+            limit=const.CRON_BATCH_SIZE,
         )
         for txs in unreported.grouped("compago_pos_session_id").values():
             if not self._compago_cron_step(txs, txs._compago_report_to_manager):
@@ -227,19 +191,19 @@ class PaymentTransaction(models.Model):
     def _compago_followed_domain(self, now):
         """Transactions Compago may still change, or that Odoo must stop waiting for."""
         open_at_compago = Domain("provider_reference", "!=", False) & Domain(
-            "compago_status", "not in", compago_api.FINAL_STATUSES
+            "compago_status", "not in", const.FINAL_STATUSES
         )
         return (
             Domain("provider_code", "=", "compago")
-            & Domain("create_date", "<=", now - STALE_AFTER)
+            & Domain("create_date", "<=", now - const.STALE_AFTER)
             & (
                 # Still waiting locally: follow it, or give up once it is overdue.
-                Domain("state", "in", IN_FLIGHT_STATES)
+                Domain("state", "in", const.IN_FLIGHT_STATES)
                 # Expired here, not closed at Compago: a late confirmation still counts.
                 | (
                     open_at_compago
                     & Domain("state", "=", "cancel")
-                    & Domain("compago_expires_at", ">", now - FOLLOW_UP_WINDOW)
+                    & Domain("compago_expires_at", ">", now - const.FOLLOW_UP_WINDOW)
                 )
             )
         )
@@ -275,7 +239,7 @@ class PaymentTransaction(models.Model):
             return
         if not self.provider_reference:
             if (
-                self.state in IN_FLIGHT_STATES
+                self.state in const.IN_FLIGHT_STATES
                 and not self._compago_is_being_sent()
                 and self._compago_is_overdue()
             ):
@@ -284,7 +248,7 @@ class PaymentTransaction(models.Model):
                 self._compago_abandon()
             return
         if not self._compago_is_pollable():
-            if self.state in IN_FLIGHT_STATES:
+            if self.state in const.IN_FLIGHT_STATES:
                 self._compago_give_up(
                     self.env._(
                         "Compago could not be asked about the payment request %(intent)s until "
@@ -308,7 +272,7 @@ class PaymentTransaction(models.Model):
         if (
             error.kind == "http"
             and error.status == 404
-            and self.state in IN_FLIGHT_STATES
+            and self.state in const.IN_FLIGHT_STATES
             and self._compago_is_overdue()
         ):
             self._compago_give_up(
@@ -322,17 +286,11 @@ class PaymentTransaction(models.Model):
                 )
             )
 
-    def _compago_give_up(self, message):
-        self.compago_outcome_unknown = True
-        self._set_error(message)
-
     def _compago_is_overdue(self):
         """Whether the intent is past its expiry (plus a margin for clock differences)."""
         self.ensure_one()
-        expires_at = self.compago_expires_at or (
-            self.create_date + timedelta(seconds=compago_api.INTENT_TTL_SECONDS)
-        )
-        return fields.Datetime.now() >= expires_at + EXPIRY_MARGIN
+        expires_at = self.compago_expires_at or (self.create_date + const.INTENT_TTL)
+        return fields.Datetime.now() >= expires_at + const.EXPIRY_MARGIN
 
     def _compago_end_grace(self):
         self.ensure_one()
@@ -344,7 +302,7 @@ class PaymentTransaction(models.Model):
         activity for its manager; each transaction is reported once per status."""
         txs = self.filtered(
             lambda tx: (
-                tx.compago_reconciliation in REPORTED_STATUSES
+                tx.compago_reconciliation in const.REPORTED_STATUSES
                 and tx.compago_reported_status != tx.compago_reconciliation
             )
         )

@@ -1,7 +1,7 @@
 from odoo import fields, models
 from odoo.fields import Domain
 
-from .payment_transaction_reconciliation import BACK_OFFICE_GROUPS
+from ..const import BACK_OFFICE_GROUPS
 
 
 class PosOrder(models.Model):

@@ -1,18 +1,16 @@
 from odoo import api, fields, models
 
+from ..const import PAYMENT_CARD_FIELDS
+
 # pos.payment fields that show a card payment's data; for Compago they come from the transaction.
-CARD_DATA_FROM_TRANSACTION = {
-    "card_brand": "compago_card_brand",
-    "card_no": "compago_card_last4",
-    "card_type": "compago_card_funding",
-    "payment_method_issuer_bank": "compago_card_issuer",
-    "payment_method_payment_mode": "compago_entry_mode",
-    "payment_method_authcode": "compago_auth_code",
-    "transaction_id": "compago_payment_id",
-    "payment_ref_no": "reference",
-}
+CARD_DATA_FROM_TRANSACTION = {**PAYMENT_CARD_FIELDS, "payment_ref_no": "reference"}
 # Set by the server alone, on every payment, whatever a client writes (and in any context).
-SERVER_OWNED_FIELDS = ("compago_transaction_id", "compago_reference", "compago_forced")
+SERVER_OWNED_FIELDS = (
+    "compago_transaction_id",
+    "compago_reference",
+    "compago_forced",
+    "compago_closing_warned",
+)
 # Changes after which a payment's link to its transaction is computed again.
 LINK_TRIGGERS = {"uuid", "payment_method_id", "pos_order_id", "amount"}
 
@@ -38,6 +36,12 @@ class PosPayment(models.Model):
         store=True,
         help="The register recorded this Compago payment although Compago has not confirmed a "
         "payment of this amount.",
+    )
+
+    compago_closing_warned = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="The closing of the session already warned that Compago did not confirm this payment.",
     )
 
     @api.depends(

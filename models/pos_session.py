@@ -1,8 +1,8 @@
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import fields, models
 
-from .payment_transaction_reconciliation import (
+from ..const import (
     BACK_OFFICE_GROUPS,
     ISSUE_STATUSES,
     RECORDED_ORDER_STATES,
@@ -33,12 +33,6 @@ class PosSession(models.Model):
         compute="_compute_compago_counts",
         groups=BACK_OFFICE_GROUPS,
         help="Payments the register recorded as Compago payments without Compago's confirmation.",
-    )
-    compago_closing_warning = fields.Char(
-        readonly=True,
-        copy=False,
-        help="Technical: the Compago transactions the closing of this session already warned "
-        "about.",
     )
 
     def _compute_compago_counts(self):
@@ -193,10 +187,6 @@ class PosSession(models.Model):
         )
         return " ".join(parts)
 
-    @api.model
-    def _compago_warning_keys(self, transactions, forced_payments):
-        return {f"tx-{tx.id}" for tx in transactions} | {f"pay-{p.id}" for p in forced_payments}
-
     def _cannot_close_session(self, bank_payment_method_diffs=None):
         """Warn, once per payment, when unsettled Compago payments remain: closing again closes
         the session (the recovery job keeps following them)."""
@@ -205,11 +195,12 @@ class PosSession(models.Model):
             return result
         transactions = self._compago_unsettled_transactions(refresh=True)
         forced_payments = self._compago_forced_payments()
-        keys = self._compago_warning_keys(transactions, forced_payments)
-        warned = set(filter(None, (self.compago_closing_warning or "").split(",")))
-        if not keys or keys <= warned:
+        new = transactions.filtered(lambda tx: not tx.compago_closing_warned)
+        new_forced = forced_payments.filtered(lambda payment: not payment.compago_closing_warned)
+        if not new and not new_forced:
             return result
-        self.sudo().compago_closing_warning = ",".join(sorted(warned | keys))
+        new.compago_closing_warned = True
+        new_forced._compago_write_facts({"compago_closing_warned": True})
         message = self._compago_unsettled_message(transactions, forced_payments)
         return {
             "successful": False,

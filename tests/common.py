@@ -6,6 +6,7 @@ import requests
 
 from odoo import Command, fields
 from odoo.tests import tagged  # noqa: F401  (re-exported for the test modules)
+from odoo.tools import SQL
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 from odoo.addons.pos_compago.tools.compago_simulator import CompagoSimulator
@@ -198,9 +199,11 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
     def expire_poll_slot(self, tx):
         """Let the next status call fetch the intent again without waiting the poll interval."""
         self.env.cr.execute(
-            "UPDATE pos_compago_intent_poll SET polled_at = polled_at - interval '1 hour'"
-            " WHERE transaction_id = %s",
-            (tx.id,),
+            SQL(
+                "UPDATE %s SET polled_at = polled_at - interval '1 hour' WHERE transaction_id = %s",
+                SQL.identifier(self.env["compago.poll.slot"]._table),
+                tx.id,
+            )
         )
 
     def age(self, tx, minutes, expiry=True):

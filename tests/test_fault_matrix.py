@@ -18,7 +18,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.pos_compago.models import compago_api
+from odoo.addons.pos_compago import const
 from odoo.addons.pos_compago.models.compago_api import CompagoApiError
 from odoo.addons.pos_compago.tools.compago_simulator import SimulatorError
 
@@ -97,7 +97,7 @@ def compago_bodies(draw):
         return draw(JSON_VALUES)
     if kind == "error":
         return {"message": draw(JSON_VALUES), "statusCode": draw(JSON_VALUES)}
-    intent = dict(INTENT, status=draw(st.sampled_from(sorted(compago_api.KNOWN_STATUSES))))
+    intent = dict(INTENT, status=draw(st.sampled_from(sorted(const.KNOWN_STATUSES))))
     if intent["status"] == "CONFIRMED" or draw(st.booleans()):
         intent["paymentSummary"] = json.loads(json.dumps(SUMMARY))
     for key in draw(st.sets(st.sampled_from([*INTENT, "paymentSummary"]), max_size=2)):
@@ -244,7 +244,7 @@ class TestFaultMatrix(CompagoCommon):
                 self.simulator.approve(retry["intent_id"])
                 done = self.fresh_status(retry["reference"])
                 self.assertEqual(done["state"], "done")
-                self.assertTrue(done["card"]["auth_code"])
+                self.assertTrue(done["card"]["payment_method_authcode"])
                 self.assert_paid_once(payment_uuid, retry["intent_id"])
 
     # Compago faults on status, through the route
@@ -331,7 +331,7 @@ class TestFaultMatrix(CompagoCommon):
             result = self.cancel(created["reference"])
         approver.join()
         self.assertEqual(result["state"], "done", "an approved payment must never be dropped")
-        self.assertTrue(result["card"]["auth_code"])
+        self.assertTrue(result["card"]["payment_method_authcode"])
         self.assert_paid_once(payment_uuid, created["intent_id"])
         self.assertEqual(self.fresh_status(created["reference"])["state"], "done")
 

@@ -122,9 +122,7 @@ class TestOneIntentPerLine(CompagoCommon):
         replaced = self.create_line(payment_uuid)
         self.assertNotEqual(replaced["reference"], first["reference"])
         self.simulator.approve(lost["id"])
-        result, _error = self.call_kw(
-            "pos.session", "close_session_from_ui", self.pos_session.ids
-        )
+        result, _error = self.call_kw("pos.session", "close_session_from_ui", self.pos_session.ids)
         self.assertIn("Compago cannot tell", result["message"])
         self.assertIn(first["reference"], result["message"])
         self.run_cron()

@@ -12,6 +12,7 @@ from .common import CompagoCommon
 # pos.payment fields a client may try to forge, with a forged value.
 FORGED_PAYMENT_VALUES = {
     "compago_forced": False,
+    "compago_closing_warned": True,
     "compago_reference": "FORGED_REF",
     "card_brand": "FORGED",
     "card_no": "0000",
@@ -143,14 +144,16 @@ class TestServerOwnedFacts(CompagoCommon):
                 ]
                 order_uuid = payment_uuid.replace("77777777", "55555555")
                 order = self.ui_order(self.pos_session, payments, order_uuid, self.product)
-                _result, error = self.call_kw(
-                    "pos.order", "sync_from_ui", [order], context=context
-                )
+                _result, error = self.call_kw("pos.order", "sync_from_ui", [order], context=context)
                 self.assertIsNone(error)
                 payment = self.env["pos.payment"].search([("uuid", "=", payment_uuid)])
-                self.assertEqual(payment.compago_transaction_id.compago_pos_payment_uuid, payment_uuid)
+                self.assertEqual(
+                    payment.compago_transaction_id.compago_pos_payment_uuid, payment_uuid
+                )
                 self.assertTrue(payment.compago_forced)
-                self.assertEqual(payment.compago_reference, payment.compago_transaction_id.reference)
+                self.assertEqual(
+                    payment.compago_reference, payment.compago_transaction_id.reference
+                )
                 self.assertFalse(payment.card_no or payment.payment_method_authcode)
         self.assertFalse(other.compago_pos_payment_id)
         self.assertEqual(other.compago_reconciliation, "awaiting_record")
@@ -302,7 +305,9 @@ class TestServerOwnedFacts(CompagoCommon):
         tx.invalidate_recordset()
         self.assertEqual(tx.read(list(facts)), before)
         self.assertEqual(tx.compago_reconciliation, "matched")
-        self.assertFalse(self.env["payment.transaction"].search([("reference", "=like", "FORGED_%")]))
+        self.assertFalse(
+            self.env["payment.transaction"].search([("reference", "=like", "FORGED_%")])
+        )
         # Other providers' transactions are not concerned: an accountant still manages them.
         provider = self.env["payment.provider"].create(
             {"name": "Other", "code": "none", "state": "test", "company_id": self.company.id}

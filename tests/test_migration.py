@@ -232,3 +232,49 @@ class TestMigration(CompagoCommon):
         self.assertIn("Mexican pesos", "\n".join(logs.output))
         # The key is kept.
         self.assertTrue(self.compago_providers().filtered(lambda p: p.compago_api_key == "usd-key"))
+
+
+@tagged("post_install", "-at_install")
+class TestUpgradeFromV1(CompagoCommon):
+    """Upgrade from pos_compago 19.0.1.0.x (migrations/19.0.1.1.0)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        folder = f"{get_module_path('pos_compago')}/migrations/19.0.1.1.0"
+        cls.pre = load_script(f"{folder}/pre-migrate.py", "pos_compago_pre_migrate_1_1")
+        cls.post = load_script(f"{folder}/post-migrate.py", "pos_compago_post_migrate_1_1")
+
+    def attempt(self, session, payment_uuid, amount=10.0):
+        return (
+            self.env["payment.transaction"]
+            .sudo()
+            ._compago_prepare(
+                session,
+                self.compago_method,
+                "Order 1",
+                payment_uuid,
+                amount,
+                self.env.ref("base.public_partner"),
+            )
+        )
+
+    def test_attempts_left_in_flight_beside_a_newer_one_are_given_up(self):
+        session = self.open_session()
+        # Version 1 retried a lost create with a new request: two attempts of one line in flight.
+        self.env.cr.execute("DROP INDEX payment_transaction_compago_line_in_flight")
+        line = "44444444-aaaa-4bbb-8ccc-000000000001"
+        lost, retried = self.attempt(session, line), self.attempt(session, line)
+        alone = self.attempt(session, "44444444-aaaa-4bbb-8ccc-000000000002")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "CREATE UNLOGGED TABLE pos_compago_intent_poll (transaction_id int, polled_at date)"
+        )
+        self.pre.migrate(self.env.cr, "19.0.1.0.0")
+        self.post.migrate(self.env.cr, "19.0.1.0.0")
+        self.env.invalidate_all()
+        self.assertEqual((lost.state, lost.compago_reconciliation), ("error", "unknown"))
+        self.assertIn("Compago dashboard", lost.state_message)
+        self.assertEqual((retried.state, alone.state), ("draft", "draft"))
+        self.env.cr.execute("SELECT to_regclass('pos_compago_intent_poll')")
+        self.assertIsNone(self.env.cr.fetchone()[0])

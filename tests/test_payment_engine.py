@@ -88,21 +88,20 @@ class TestPaymentEngine(CompagoCommon):
         self.assertEqual(tx.state, "done")
         payload = tx._compago_pos_payload()
         self.assertEqual(payload["state"], "done")
+        card = dict(payload["card"])
+        self.assertTrue(card.pop("transaction_id"))
         self.assertEqual(
+            card,
             {
-                k: payload["card"][k]
-                for k in ("brand", "last4", "auth_code", "funding", "issuer", "entry_mode")
-            },
-            {
-                "brand": "MASTERCARD",
-                "last4": "5454",
-                "auth_code": "123456",
-                "funding": "DEBIT",
-                "issuer": "Banorte",
-                "entry_mode": "CHIP",
+                "card_brand": "MASTERCARD",
+                "card_no": "5454",
+                "payment_method_authcode": "123456",
+                "card_type": "DEBIT",
+                "payment_method_issuer_bank": "Banorte",
+                "payment_method_payment_mode": "CHIP",
             },
         )
-        self.assertTrue(payload["card"]["payment_id"])
+        self.assertTrue(tx.compago_operation_code)
 
     def test_no_account_payment_is_created_when_post_processed(self):
         tx = self.start_intent()

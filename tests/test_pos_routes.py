@@ -63,7 +63,9 @@ class TestPosRoutes(CompagoCommon):
         # After a reload the register only knows its payment line uuid.
         status, _error = self.jsonrpc("/pos_compago/intent/status", payment_uuid=UUID_1)
         self.assertEqual(status["state"], "done")
-        self.assertEqual((status["card"]["brand"], status["card"]["last4"]), ("AMEX", "0005"))
+        self.assertEqual(
+            (status["card"]["card_brand"], status["card"]["card_no"]), ("AMEX", "0005")
+        )
 
     def test_invalid_requests_are_refused_without_calling_compago(self):
         bank = self.bank_payment_method
@@ -209,7 +211,7 @@ class TestPosRoutes(CompagoCommon):
                 "/pos_compago/intent/cancel", reference=created["reference"]
             )
         self.assertEqual(result["state"], "done")
-        self.assertTrue(result["card"]["auth_code"])
+        self.assertTrue(result["card"]["payment_method_authcode"])
 
     def test_five_callers_within_the_interval_make_one_compago_call(self):
         created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1)

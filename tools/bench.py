@@ -431,7 +431,7 @@ def hold_poll_slot(env, reference):
     """Take the poll slot of the intent ``reference`` for an hour (bench set-up, not measured)."""
     with connect(env) as db, db.cursor() as cr:
         cr.execute(
-            """INSERT INTO pos_compago_intent_poll (transaction_id, polled_at)
+            """INSERT INTO compago_poll_slot (transaction_id, polled_at)
                SELECT id, (now() AT TIME ZONE 'UTC') + interval '1 hour'
                  FROM payment_transaction WHERE reference = %s
                ON CONFLICT (transaction_id) DO UPDATE SET polled_at = EXCLUDED.polled_at""",
@@ -1205,7 +1205,7 @@ def targets(results):
         )
         == 0
         and set(per_request.get("poll_unchanged_compago_get", {}).get("tables_written") or {})
-        <= {"pos_compago_intent_poll"},
+        <= {"compago_poll_slot"},
         "unchanged poll: fixed query count": bool(throttled.get("queries"))
         and throttled["queries"]["min"] == throttled["queries"]["max"],
         "unchanged poll answered from the database within 1.5x the empty route (median)": (
@@ -1409,7 +1409,7 @@ Figures of {date}, commit `{results["commit"]}`, on a machine with {m["nproc"]} 
 
 A status poll reads the transaction, checks the register's access rules and its poll slot in one
 query, and answers from it while another caller fetched the intent less than 3 s ago; otherwise it
-takes the intent's poll slot (one row of the unlogged table `pos_compago_intent_poll`, in a
+takes the intent's poll slot (one row of the unlogged table `compago_poll_slot`, in a
 transaction of its own) and asks Compago once, for every tab and register polling it. That poll
 also reads what Compago's answer is compared with (the transaction, the provider's URL and key,
 the currency): {queries("poll_unchanged_compago_get")} queries instead of

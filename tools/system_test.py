@@ -351,7 +351,7 @@ def test_a_pending_payment_survives_a_server_restart(stack):
     simulator.approve(created["intent_id"], lastFourDigits="4321", resultCode="135790")
     done = register.poll_until({"done"}, payment_uuid=payment_uuid)
     assert done["state"] == "done"
-    assert (done["card"]["last4"], done["card"]["auth_code"]) == ("4321", "135790")
+    assert (done["card"]["card_no"], done["card"]["payment_method_authcode"]) == ("4321", "135790")
     [(_id, reference, state, intent_id)] = transactions_of(stack["env"], payment_uuid)
     assert (reference, state, intent_id) == (created["reference"], "done", created["intent_id"])
 
@@ -504,7 +504,7 @@ def test_a_claim_racing_another_worker_logs_no_error(stack):
         with other_worker.cursor() as cr:
             # The other worker's claim, not yet committed: it holds the slot's row.
             cr.execute(
-                "UPDATE pos_compago_intent_poll"
+                "UPDATE compago_poll_slot"
                 " SET polled_at = clock_timestamp() AT TIME ZONE 'UTC' WHERE transaction_id = %s",
                 (tx_id,),
             )

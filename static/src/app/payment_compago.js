@@ -288,17 +288,9 @@ export class PaymentCompago extends PaymentInterface {
         if (payload.reference && payload.reference !== line.compago_reference) {
             values.compago_reference = payload.reference;
         }
-        const card = payload.card || {};
         if (payload.state === "done") {
-            Object.assign(values, {
-                card_brand: card.brand || "",
-                card_no: card.last4 || "",
-                card_type: card.funding || "",
-                payment_method_issuer_bank: card.issuer || "",
-                payment_method_payment_mode: card.entry_mode || "",
-                payment_method_authcode: card.auth_code || "",
-                transaction_id: card.payment_id || "",
-            });
+            // The card fields of the payment line, as the server names and fills them.
+            Object.assign(values, payload.card || {});
         }
         if (Object.keys(values).length) {
             line.update(values);

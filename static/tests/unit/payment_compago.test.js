@@ -12,14 +12,13 @@ const REFERENCE = "261-1-000001_1795548052";
 const INTENT_ID = "d70e682c-6f0a-4706-9d79-e4df86662266";
 const DEEP_LINK = `compago-pos-app:///charge/payment-intent/${INTENT_ID}`;
 const CARD = {
-    brand: "VISA",
-    last4: "4242",
-    funding: "CREDIT",
-    issuer: "BBVA",
-    entry_mode: "CONTACTLESS",
-    auth_code: "123456",
-    payment_id: "pay-1",
-    operation_code: "000111222333",
+    card_brand: "VISA",
+    card_no: "4242",
+    card_type: "CREDIT",
+    payment_method_issuer_bank: "BBVA",
+    payment_method_payment_mode: "CONTACTLESS",
+    payment_method_authcode: "123456",
+    transaction_id: "pay-1",
 };
 
 function payload(state, extra = {}) {
