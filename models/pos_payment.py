@@ -37,7 +37,6 @@ class PosPayment(models.Model):
         help="The register recorded this Compago payment although Compago has not confirmed a "
         "payment of this amount.",
     )
-
     compago_closing_warned = fields.Boolean(
         readonly=True,
         copy=False,
@@ -138,8 +137,9 @@ class PosPayment(models.Model):
         compago = self.filtered(lambda p: p.payment_method_id.use_payment_terminal == "compago")
         others = self - compago
         if others:
-            others._compago_release_claims()
+            # Only a Compago payment claims a transaction: the others need no look-up.
             was_compago = others & (compago_before or self.browse())
+            was_compago._compago_release_claims()
             for payment in others.filtered(
                 lambda p: p.compago_transaction_id or p.compago_reference or p in was_compago
             ):
