@@ -5,7 +5,7 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL, format_amount
+from odoo.tools import SQL, format_amount, ormcache
 
 from odoo.addons.payment.logging import get_payment_logger
 
@@ -42,6 +42,7 @@ POS_FIELDS = [
     "compago_pos_payment_uuid",
     *(tx_field for _key, _path, tx_field, _field in const.CARD_FIELDS),
 ]
+POS_COLUMNS = SQL(", ").join(SQL.identifier("tx", name) for name in POS_FIELDS)
 
 
 class PaymentTransaction(models.Model):
@@ -289,49 +290,63 @@ class PaymentTransaction(models.Model):
         polls every 3 s. The transaction must belong to one of the caller's companies and to a
         register the caller may read (the register's record rules become a subquery).
 
+        The ORM cannot fetch the poll slot (another table) with the transaction: the SQL is
+        written here, and the values go into the ORM cache as a fetch puts them.
+
         :return: the transaction, or an empty recordset when a payment uuid has no attempt the
             caller may see.
         :raise UserError: when a reference names none the caller may see.
         """
         self._compago_check_pos_user()
         if isinstance(reference, str) and reference and "\x00" not in reference:
-            condition = ("reference", "=", reference)
+            condition = SQL("tx.reference = %s", reference)
         elif isinstance(payment_uuid, str) and PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
-            condition = ("compago_pos_payment_uuid", "=", payment_uuid)
+            condition = SQL("tx.compago_pos_payment_uuid = %s", payment_uuid)
         else:
             raise UserError(self.env._("Say which Compago payment you mean."))
-        readable_configs = self.env["pos.config"].with_context(active_test=False)._search([])
         Transaction = self.sudo()
-        query = Transaction._search(
-            [
-                condition,
-                ("company_id", "in", self.env.companies.ids),
-                ("compago_pos_config_id", "in", readable_configs),
-            ],
-            order="id desc",
-            limit=1,
-        )
-        tx = Transaction._compago_fetch_with_poll_slot(query)
-        if not tx and reference:
-            raise UserError(
-                self.env._("This Compago payment does not exist or belongs to another shop.")
+        Transaction.flush_model(POS_FIELDS)
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT tx.id, %(columns)s, %(slot_taken)s
+                     FROM payment_transaction tx
+                    WHERE %(condition)s AND tx.company_id = ANY(%(companies)s)
+                      AND tx.compago_pos_config_id IN %(readable_configs)s
+                 ORDER BY tx.id DESC
+                    LIMIT 1""",
+                columns=POS_COLUMNS,
+                slot_taken=self.env["compago.poll.slot"]._taken_sql(SQL("tx.id")),
+                condition=condition,
+                companies=self.env.companies.ids,
+                readable_configs=self._compago_readable_configs_sql(),
             )
+        )
+        if not rows:
+            if reference:
+                raise UserError(
+                    self.env._("This Compago payment does not exist or belongs to another shop.")
+                )
+            return Transaction
+        tx_id, *values = rows[0]
+        tx = Transaction.browse(tx_id)
+        for name, value in zip([*POS_FIELDS, "compago_poll_slot_taken"], values, strict=True):
+            tx._fields[name]._insert_cache(tx, [value])
         return tx
 
-    def _compago_fetch_with_poll_slot(self, query):
-        """Fetch the transactions of ``query`` with POS_FIELDS and their poll slot, in one query
-        (search_fetch does the same without the slot, which lives in another table)."""
-        fields_ = [self._fields[name] for name in POS_FIELDS]
-        columns = [self._field_to_sql(self._table, field.name, query) for field in fields_]
-        slot = self.env["compago.poll.slot"]._taken_sql(SQL.identifier(self._table, "id"))
-        rows = self.env.execute_query(
-            query.select(SQL.identifier(self._table, "id"), *columns, slot)
-        )
-        transactions = self.browse(row[0] for row in rows)
-        fields_.append(self._fields["compago_poll_slot_taken"])
-        for index, field in enumerate(fields_, start=1):
-            field._insert_cache(transactions, [row[index] for row in rows])
-        return transactions
+    @api.model
+    @ormcache("self.env.uid", "tuple(self.env.companies.ids)")
+    def _compago_readable_configs_sql_parts(self):
+        query = self.env["pos.config"].with_context(active_test=False)._search([])
+        subselect = query.subselect()
+        return subselect.code, tuple(subselect.params)
+
+    @api.model
+    def _compago_readable_configs_sql(self):
+        """SQL: the registers the caller may read, under their record rules (whichever module
+        adds them). Cached like ir.rule caches the rules' domains: per user and companies, and
+        cleared whenever rules or groups change."""
+        code, params = self._compago_readable_configs_sql_parts()
+        return SQL(code, *params)
 
     # === WHAT THE REGISTER IS TOLD === #
 
