@@ -123,10 +123,12 @@ class PaymentTransaction(models.Model):
     def _compago_prepare(
         self, pos_session, payment_method, order_ref, payment_uuid, amount, partner
     ):
-        """Create the draft transaction of a new intent attempt (the caller commits it before
-        calling Compago, so that the attempt stays traceable whatever happens next).
+        """Create the draft transaction of a new intent attempt, about to be sent (the caller
+        commits it before calling Compago, so that the attempt stays traceable whatever happens
+        next).
 
-        :raise CompagoLineBusy: when another attempt of the line was created meanwhile.
+        :raise CompagoLineBusy: when another attempt of the line was created meanwhile (the
+            database transaction is then aborted: the caller rolls it back and starts over).
         """
         config = pos_session.config_id
         provider = payment_method.compago_provider_id
@@ -146,11 +148,14 @@ class PaymentTransaction(models.Model):
             "compago_pos_order_ref": order_ref,
             "compago_pos_payment_uuid": payment_uuid,
             "compago_terminal_code": config.compago_terminal_id.code or False,
+            **self._compago_sending_values(),
         }
+        # The database checks the line's other attempts: it must see their states as they are.
+        self.flush_model(["state"])
         try:
             # Two requests of one line at the same instant: the database lets one through, and
             # the other's refusal is expected, not an error to log.
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+            with mute_logger("odoo.sql_db"):
                 return self.create(values)
         except psycopg2.errors.UniqueViolation as error:
             if error.diag.constraint_name not in CONCURRENT_ATTEMPT_CONSTRAINTS:
@@ -158,15 +163,17 @@ class PaymentTransaction(models.Model):
             raise CompagoLineBusy() from error
 
     def _compago_mark_sending(self):
+        """Say that the attempt is being sent (again)."""
+        self.write(self._compago_sending_values())
+
+    def _compago_sending_values(self):
         now = fields.Datetime.now()
-        self.write(
-            {
-                "compago_create_status": "sending",
-                "compago_sent_at": now,
-                # The latest moment an intent created by this request can be paid.
-                "compago_expires_at": now + const.INTENT_TTL,
-            }
-        )
+        return {
+            "compago_create_status": "sending",
+            "compago_sent_at": now,
+            # The latest moment an intent created by this request can be paid.
+            "compago_expires_at": now + const.INTENT_TTL,
+        }
 
     def _compago_is_being_sent(self):
         """Whether a request is sending this attempt to Compago right now."""

@@ -60,7 +60,8 @@ class PaymentTransaction(models.Model):
         """
         tx, resend = self._compago_start_or_follow(request)
         while resend is not None:
-            tx._compago_mark_sending()
+            if resend:
+                tx._compago_mark_sending()
             tx._compago_commit()
             tx._compago_send_committed(resend)
             if tx.compago_create_status != "reached" or not tx.compago_terminal_code:
@@ -155,12 +156,16 @@ class PaymentTransaction(models.Model):
         :return: the session, the payment method, the amount rounded to the currency, the partner.
         """
         self._compago_check_pos_user()
-        session = self._compago_pos_record("pos.session", pos_session_id)
+        session = self._compago_pos_record("pos.session", pos_session_id, ["state", "config_id"])
         if session.state not in ("opening_control", "opened"):
             raise UserError(
                 self.env._("This register's session is closed. Open a new session first.")
             )
-        method = self._compago_pos_record("pos.payment.method", payment_method_id)
+        method = self._compago_pos_record(
+            "pos.payment.method",
+            payment_method_id,
+            ["use_payment_terminal", "compago_provider_id"],
+        )
         if (
             method not in session.config_id.payment_method_ids
             or method.use_payment_terminal != "compago"
@@ -258,19 +263,17 @@ class PaymentTransaction(models.Model):
         if not self.env.user.has_group("point_of_sale.group_pos_user"):
             raise AccessError(self.env._("Only Point of Sale users can take Compago payments."))
 
-    def _compago_pos_record(self, model, record_id):
-        """Return the record the register names, if the caller may read it."""
+    def _compago_pos_record(self, model, record_id, field_names=()):
+        """Return the record the register names, if the caller may read it (its access rules
+        apply), with ``field_names`` fetched in the same query."""
         record = self.env[model]
         if isinstance(record_id, int) and not isinstance(record_id, bool):
-            record = record.browse(record_id).exists()
-        if (
-            not record
-            or not record.has_access("read")
-            or (
-                "company_id" in record._fields
-                and record.company_id
-                and record.company_id not in self.env.companies
-            )
+            names = [*field_names, "company_id"] if "company_id" in record._fields else field_names
+            record = record.search_fetch([("id", "=", record_id)], names)
+        if not record or (
+            "company_id" in record._fields
+            and record.company_id
+            and record.company_id not in self.env.companies
         ):
             raise UserError(
                 self.env._(

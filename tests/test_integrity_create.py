@@ -67,7 +67,11 @@ class TestOneIntentPerLine(CompagoCommon):
         prepare = self.env["payment.transaction"].sudo()._compago_prepare
         args = (self.pos_session, self.compago_method, "Order 1", payment_uuid, 50.0)
         prepare(*args, self.env.ref("base.public_partner"))
-        with self.assertRaises(CompagoLineBusy), mute_logger("odoo.sql_db"):
+        with (
+            self.assertRaises(CompagoLineBusy),
+            self.env.cr.savepoint(),
+            mute_logger("odoo.sql_db"),
+        ):
             prepare(*args, self.env.ref("base.public_partner"))
 
     def test_a_retried_create_never_creates_a_second_intent(self):
