@@ -234,3 +234,63 @@ class CompagoCommon(TestPointOfSaleHttpCommon):
         return self.pos_session.message_ids.filtered(
             lambda m: m.subtype_id == self.env.ref("mail.mt_note")
         )
+
+
+class CompagoCashierCase(CompagoCommon):
+    """The main register's session open, the cashier logged in over HTTP, and the steps a register
+    takes through its routes and JSON-RPC (each answer checked to be no error)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.product = cls.env["product.product"].create(
+            {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.pos_session = self.open_session()
+        self.authenticate("pos_user", "pos_user")
+        self.counter = 0
+
+    def next_uuid(self, prefix="77777777"):
+        self.counter += 1
+        return f"{prefix}-aaaa-4bbb-8ccc-{self.counter:012d}"
+
+    def create_line(self, payment_uuid=None, amount=10.0):
+        """Ask for a card payment of a new (or the given) payment line; return the answer."""
+        result, error = self.create_intent(
+            self.pos_session, amount=amount, payment_uuid=payment_uuid or self.next_uuid()
+        )
+        self.assertIsNone(error, "no traceback reaches the register")
+        return result
+
+    def poll(self, created):
+        """The register's next poll of ``created``, once the poll interval has passed."""
+        self.expire_poll_slot(self.tx(created["reference"]))
+        status, error = self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
+        self.assertIsNone(error)
+        return status
+
+    def paid(self, amount=10.0, payment_uuid=None):
+        """A line paid on the terminal (VISA 4242, authorization 123456); return its transaction."""
+        created = self.create_line(payment_uuid, amount)
+        self.simulator.approve(created["intent_id"], lastFourDigits="4242", resultCode="123456")
+        self.assertEqual(self.poll(created)["state"], "done")
+        return self.tx(created["reference"])
+
+    def sync(self, lines, state=None, context=None):
+        """Sync an order over JSON-RPC as the logged-in cashier; return it.
+
+        :param lines: Compago payment lines, as (amount, uuid) or (amount, uuid, extra values).
+        """
+        payments = [
+            {"amount": amount, "payment_method_id": self.compago_method.id, "uuid": uuid, **extra}
+            for amount, uuid, *more in lines
+            for extra in [more[0] if more else {}]
+        ]
+        order_uuid = self.next_uuid(prefix="66666666")
+        order = self.ui_order(self.pos_session, payments, order_uuid, self.product, state)
+        _result, error = self.call_kw("pos.order", "sync_from_ui", [order], context=context)
+        self.assertIsNone(error)
+        return self.env["pos.order"].search([("uuid", "=", order_uuid)])

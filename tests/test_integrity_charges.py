@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.pos_compago import const
 
-from .common import CompagoCommon
+from .common import CompagoCashierCase
 
 PROVIDER_LOGGER = "odoo.addons.pos_compago.models.payment_provider"
 SUCCESS_SUMMARY = {
@@ -24,57 +24,7 @@ SUCCESS_SUMMARY = {
 
 
 @tagged("post_install", "-at_install")
-class TestEveryChargeIsAccountedFor(CompagoCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.product = cls.env["product.product"].create(
-            {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.pos_session = self.open_session()
-        self.authenticate("pos_user", "pos_user")
-        self.counter = 0
-
-    # Helpers
-
-    def next_uuid(self):
-        self.counter += 1
-        return f"99999999-aaaa-4bbb-8ccc-{self.counter:012d}"
-
-    def create_line(self, payment_uuid=None, amount=10.0):
-        result, error = self.create_intent(
-            self.pos_session, amount=amount, payment_uuid=payment_uuid or self.next_uuid()
-        )
-        self.assertIsNone(error)
-        return result
-
-    def poll(self, created):
-        self.expire_poll_slot(self.tx(created["reference"]))
-        status, error = self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
-        self.assertIsNone(error)
-        return status
-
-    def paid(self, amount=10.0):
-        created = self.create_line(amount=amount)
-        self.simulator.approve(created["intent_id"], lastFourDigits="4242", resultCode="123456")
-        self.assertEqual(self.poll(created)["state"], "done")
-        return self.tx(created["reference"])
-
-    def sync(self, lines, state=None):
-        """Sync an order over JSON-RPC as the cashier; lines: [(amount, payment uuid)]."""
-        payments = [
-            {"amount": amount, "payment_method_id": self.compago_method.id, "uuid": uuid}
-            for amount, uuid in lines
-        ]
-        order_uuid = self.next_uuid().replace("99999999", "12121212")
-        order = self.ui_order(self.pos_session, payments, order_uuid, self.product, state)
-        _result, error = self.call_kw("pos.order", "sync_from_ui", [order])
-        self.assertIsNone(error)
-        return self.env["pos.order"].search([("uuid", "=", order_uuid)])
-
+class TestEveryChargeIsAccountedFor(CompagoCashierCase):
     def closing_warning(self):
         """What closing the register says, as the cashier closes it."""
         result, error = self.call_kw("pos.session", "close_session_from_ui", self.pos_session.ids)

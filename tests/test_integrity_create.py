@@ -10,31 +10,14 @@ from odoo.tools import mute_logger
 
 from odoo.addons.pos_compago.models.payment_transaction import CompagoLineBusy
 
-from .common import CompagoCommon
+from .common import CompagoCashierCase
 
 PROVIDER_LOGGER = "odoo.addons.pos_compago.models.payment_provider"
 ENGINE_LOGGER = "odoo.addons.pos_compago.models.payment_transaction"
 
 
 @tagged("post_install", "-at_install")
-class TestOneIntentPerLine(CompagoCommon):
-    def setUp(self):
-        super().setUp()
-        self.pos_session = self.open_session()
-        self.authenticate("pos_user", "pos_user")
-        self.counter = 0
-
-    def next_uuid(self):
-        self.counter += 1
-        return f"13131313-aaaa-4bbb-8ccc-{self.counter:012d}"
-
-    def create_line(self, payment_uuid, amount=50.0):
-        result, error = self.create_intent(
-            self.pos_session, amount=amount, payment_uuid=payment_uuid
-        )
-        self.assertIsNone(error, "no traceback reaches the register")
-        return result
-
+class TestOneIntentPerLine(CompagoCashierCase):
     def any_terminal(self):
         self.main_pos_config.compago_terminal_id = False
 
@@ -56,7 +39,7 @@ class TestOneIntentPerLine(CompagoCommon):
             )
         )
         sending._compago_mark_sending()
-        second = self.create_line(payment_uuid)
+        second = self.create_line(payment_uuid, amount=50.0)
         self.assertEqual(second["reference"], sending.reference)
         self.assertEqual(second["state"], "pending")
         self.assertIn("Sending", second["message"])
@@ -84,8 +67,8 @@ class TestOneIntentPerLine(CompagoCommon):
                 payment_uuid = self.next_uuid()
                 self.simulator.fail_next(mode, paths="create")
                 with mute_logger(PROVIDER_LOGGER):
-                    first = self.create_line(payment_uuid)
-                    again = self.create_line(payment_uuid)
+                    first = self.create_line(payment_uuid, amount=50.0)
+                    again = self.create_line(payment_uuid, amount=50.0)
                 created = self.api_calls("create")
                 self.assertEqual(len(created), 2)
                 self.assertEqual(created[0]["body"], created[1]["body"], "the same request")
@@ -101,18 +84,18 @@ class TestOneIntentPerLine(CompagoCommon):
         payment_uuid = self.next_uuid()
         self.simulator.fail_next("drop_response", paths="create")
         with mute_logger(PROVIDER_LOGGER):
-            first = self.create_line(payment_uuid)
+            first = self.create_line(payment_uuid, amount=50.0)
         self.assertEqual(first["state"], "doubtful")
         [lost] = self.simulator.intents()
         # Retry: sent again under the same reference, which Compago knows: no second intent.
         with mute_logger(PROVIDER_LOGGER):
-            retry = self.create_line(payment_uuid)
+            retry = self.create_line(payment_uuid, amount=50.0)
         self.assertEqual(retry["reference"], first["reference"])
         self.assertEqual(retry["state"], "doubtful")
         self.assertIn("any Compago terminal can still charge it", retry["message"])
         self.assertIn("Force done", retry["message"])
         with mute_logger(PROVIDER_LOGGER):
-            self.assertEqual(self.create_line(payment_uuid)["state"], "doubtful")
+            self.assertEqual(self.create_line(payment_uuid, amount=50.0)["state"], "doubtful")
         self.assertEqual(len(self.simulator.intents()), 1)
 
         # The cashier removes the line: Odoo gives the request up and says a card may be charged.
@@ -123,7 +106,7 @@ class TestOneIntentPerLine(CompagoCommon):
         tx = self.tx(first["reference"])
         self.assertEqual(tx.compago_reconciliation, "unknown")
         # A new payment of the line is a new intent now, and the lost one is paid meanwhile.
-        replaced = self.create_line(payment_uuid)
+        replaced = self.create_line(payment_uuid, amount=50.0)
         self.assertNotEqual(replaced["reference"], first["reference"])
         self.simulator.approve(lost["id"])
         result, _error = self.call_kw("pos.session", "close_session_from_ui", self.pos_session.ids)
@@ -153,8 +136,8 @@ class TestOneIntentPerLine(CompagoCommon):
         payment_uuid = self.next_uuid()
         self.simulator.fail_next("drop_response", paths="create")
         with mute_logger(PROVIDER_LOGGER):
-            first = self.create_line(payment_uuid)
-            retry = self.create_line(payment_uuid)
+            first = self.create_line(payment_uuid, amount=50.0)
+            retry = self.create_line(payment_uuid, amount=50.0)
         self.assertEqual(retry["state"], "pending")
         self.assertNotEqual(retry["reference"], first["reference"])
         statuses = {intent["externalId"]: intent["status"] for intent in self.simulator.intents()}
@@ -172,7 +155,7 @@ class TestOneIntentPerLine(CompagoCommon):
                 payment_uuid = self.next_uuid()
                 self.simulator.fail_next("alter", paths="create", fields={"id": intent_id})
                 with mute_logger(PROVIDER_LOGGER, ENGINE_LOGGER):
-                    created = self.create_line(payment_uuid)
+                    created = self.create_line(payment_uuid, amount=50.0)
                 self.assertEqual(created["state"], "doubtful")
                 self.assertTrue(created["reference"])
                 tx = self.tx(created["reference"])
@@ -180,7 +163,7 @@ class TestOneIntentPerLine(CompagoCommon):
                 self.assertIn("cannot be read", created["message"])
                 # Retry: the same request again, and Compago proves it has it.
                 with mute_logger(PROVIDER_LOGGER):
-                    retry = self.create_line(payment_uuid)
+                    retry = self.create_line(payment_uuid, amount=50.0)
                 self.assertEqual(retry["reference"], created["reference"])
                 self.assertEqual(retry["state"], "doubtful")
                 self.assertEqual(len(self.simulator.intents()), 1)

@@ -7,7 +7,7 @@ from odoo import Command
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import CompagoCommon
+from .common import CompagoCashierCase
 
 # pos.payment fields a client may try to forge, with a forged value.
 FORGED_PAYMENT_VALUES = {
@@ -28,55 +28,13 @@ CLIENT_CONTEXTS = [{}, {"compago_linking": True}, {"active_test": False, "instal
 
 
 @tagged("post_install", "-at_install")
-class TestServerOwnedFacts(CompagoCommon):
+class TestServerOwnedFacts(CompagoCashierCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.accountant = new_test_user(
             cls.env, "compago_accountant", groups="account.group_account_invoice"
         )
-        cls.product = cls.env["product.product"].create(
-            {"name": "Taco", "list_price": 10.0, "available_in_pos": True, "taxes_id": False}
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.pos_session = self.open_session()
-        self.authenticate("pos_user", "pos_user")
-        self.counter = 0
-
-    # Helpers
-
-    def next_uuid(self):
-        self.counter += 1
-        return f"77777777-aaaa-4bbb-8ccc-{self.counter:012d}"
-
-    def create_line(self, payment_uuid, amount=10.0):
-        result, error = self.create_intent(
-            self.pos_session, amount=amount, payment_uuid=payment_uuid
-        )
-        self.assertIsNone(error)
-        return result
-
-    def paid(self, payment_uuid, amount=10.0):
-        created = self.create_line(payment_uuid, amount)
-        self.simulator.approve(created["intent_id"], lastFourDigits="4242", resultCode="123456")
-        self.expire_poll_slot(self.tx(created["reference"]))
-        status, _error = self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
-        self.assertEqual(status["state"], "done")
-        return self.tx(created["reference"])
-
-    def sync(self, lines, state=None):
-        """Sync an order over JSON-RPC as the logged-in cashier; lines: [(amount, uuid, extra)]."""
-        payments = [
-            {"amount": amount, "payment_method_id": self.compago_method.id, "uuid": uuid, **extra}
-            for amount, uuid, extra in lines
-        ]
-        order_uuid = self.next_uuid().replace("77777777", "66666666")
-        order = self.ui_order(self.pos_session, payments, order_uuid, self.product, state)
-        _result, error = self.call_kw("pos.order", "sync_from_ui", [order])
-        self.assertIsNone(error)
-        return self.env["pos.order"].search([("uuid", "=", order_uuid)])
 
     def truth(self, payment):
         """What the server says of a payment, read again from the database."""
@@ -104,13 +62,13 @@ class TestServerOwnedFacts(CompagoCommon):
     # Items 1, 2 and the class: no server-owned field takes a client's value
 
     def test_no_client_create_or_write_changes_a_server_owned_payment_field(self):
-        tx = self.paid(self.next_uuid())
+        tx = self.paid()
         forced_uuid = self.next_uuid()
         self.create_line(forced_uuid)  # pending: recording it is forcing it
         order = self.sync([(10.0, tx.compago_pos_payment_uuid, {}), (10.0, forced_uuid, {})])
         matched = order.payment_ids.filtered(lambda p: p.uuid == tx.compago_pos_payment_uuid)
         forced = order.payment_ids - matched
-        other = self.paid(self.next_uuid())  # another line's charge, unclaimed
+        other = self.paid()  # another line's charge, unclaimed
         expected = {payment: self.truth(payment) for payment in (matched, forced)}
         self.assertEqual(expected[matched]["card_no"], "4242")
         self.assertTrue(expected[forced]["compago_forced"])
@@ -162,7 +120,7 @@ class TestServerOwnedFacts(CompagoCommon):
     # Item 2: a context key does not let a payment claim another charge
 
     def test_a_context_key_does_not_claim_another_orders_charge(self):
-        tx = self.paid(self.next_uuid())
+        tx = self.paid()
         first = self.sync([(10.0, tx.compago_pos_payment_uuid, {})]).payment_ids
         second = self.sync([(10.0, self.next_uuid(), {})]).payment_ids
         _result, _error = self.call_kw(
@@ -222,7 +180,7 @@ class TestServerOwnedFacts(CompagoCommon):
     # Item 10: stale links
 
     def test_a_linked_payment_moved_to_another_method_releases_the_charge(self):
-        tx = self.paid(self.next_uuid())
+        tx = self.paid()
         payment = self.sync([(10.0, tx.compago_pos_payment_uuid, {})]).payment_ids
         self.assertEqual(tx.compago_reconciliation, "matched")
         self.authenticate("pos_admin", "pos_admin")
@@ -239,8 +197,8 @@ class TestServerOwnedFacts(CompagoCommon):
         self.assertEqual(tx.compago_reconciliation, "awaiting_record")
 
     def test_relinking_a_payment_releases_its_previous_charge(self):
-        first = self.paid(self.next_uuid())
-        second = self.paid(self.next_uuid())
+        first = self.paid()
+        second = self.paid()
         payment = self.sync([(10.0, first.compago_pos_payment_uuid, {})]).payment_ids
         self.assertEqual(first.compago_reconciliation, "matched")
         self.authenticate("pos_admin", "pos_admin")
@@ -257,7 +215,7 @@ class TestServerOwnedFacts(CompagoCommon):
     # Item 12: Compago's facts on the transaction belong to the engine
 
     def test_nobody_rewrites_a_compago_transaction(self):
-        tx = self.paid(self.next_uuid())
+        tx = self.paid()
         self.sync([(10.0, tx.compago_pos_payment_uuid, {})])
         facts = {
             "state": "cancel",
