@@ -63,7 +63,7 @@ CREATE_PARAMS = (
     "amount",
     "partner_id",
 )
-# What Compago answers about a pending intent of 350.50 MXN (see compago-api.md).
+# What Compago answers about a pending intent of 350.50 MXN (see docs/compago-api.md).
 INTENT = {
     "id": "11111111-2222-4333-8444-555555555555",
     "status": "PENDING",

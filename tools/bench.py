@@ -1191,7 +1191,7 @@ def git_revision():
 
 
 def targets(results):
-    """DESIGN.md's targets, judged on this run's figures."""
+    """The targets of docs/architecture.md (Performance targets), judged on this run's figures."""
     per_request = results.get("per_request", {})
     throttled = per_request.get("poll_unchanged_throttled", {})
     vs_empty = results.get("poll_vs_empty_route", {})
