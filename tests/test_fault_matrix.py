@@ -7,7 +7,6 @@ Real multi-worker concurrency and a server restart are covered by tools/system_t
 import json
 import logging
 import threading
-import unittest
 from contextlib import closing, contextmanager
 from unittest.mock import patch
 
@@ -23,34 +22,7 @@ from odoo.addons.pos_compago.models.compago_api import CompagoApiError
 from odoo.addons.pos_compago.tools.compago_simulator import SimulatorError
 
 from .common import CompagoCommon
-
-try:
-    from hypothesis import HealthCheck, example, given, settings, strategies as st
-except ImportError as error:
-    # A test-only package (tools/requirements-dev.txt): without it the other tests of this module
-    # still run, and the ones that need it are skipped with the reason.
-    _HYPOTHESIS_MISSING = (
-        f"hypothesis is not installed ({error}): it is a test-only package, "
-        "pip install -r tools/requirements-dev.txt"
-    )
-
-    class _NoStrategy:
-        """Stands for hypothesis' strategies and health checks: builds nothing."""
-
-        def __getattr__(self, name):
-            return self
-
-        def __call__(self, *args, **kwargs):
-            return self
-
-        def __or__(self, other):
-            return self
-
-    def _skipped_without_hypothesis(*args, **kwargs):
-        return unittest.skip(_HYPOTHESIS_MISSING)
-
-    st = HealthCheck = _NoStrategy()
-    given = settings = example = _skipped_without_hypothesis
+from .optional_packages import HealthCheck, example, given, settings, st
 
 PROVIDER_LOGGER = "odoo.addons.pos_compago.models.payment_provider"
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: connection refused
