@@ -7,7 +7,8 @@ export POS_COMPAGO_CACHE
 
 help:
 	@echo "make demo           Odoo + the Compago simulator, ready to take a payment"
-	@echo "make test           lint, simulator tests, Odoo tests and POS tours"
+	@echo "make test           lint, simulator tests, Odoo tests and POS tours (pytest-odoo)"
+	@echo "tools/pytest.sh ... pytest-odoo on the database make test prepared (see README)"
 	@echo "make lint / format  check / fix the code style"
 	@echo "make bench          measure speed and load (see README, Performance)"
 	@echo "make clean-runtime  remove the cached Odoo runtime (venv, database cluster)"
@@ -30,7 +31,7 @@ format:
 
 test-simulator: setup
 	@eval "$$(bash tools/runtime.sh env | sed 's/^/export /')"; \
-		"$$VENV/bin/python" -m pytest -q -p no:cacheprovider tools/tests
+		"$$VENV/bin/python" -m pytest -q -p no:cacheprovider -p no:odoo tools/tests
 
 bench: setup
 	@bash tools/bench.sh

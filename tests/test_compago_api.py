@@ -1,11 +1,11 @@
 import json
 
-from hypothesis import given, settings, strategies as st
-
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.pos_compago.models import compago_api
 from odoo.addons.pos_compago.models.compago_api import CompagoApiError
+
+from .optional_packages import given, settings, st
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

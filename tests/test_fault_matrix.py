@@ -11,7 +11,6 @@ from contextlib import closing, contextmanager
 from unittest.mock import patch
 
 import requests
-from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -23,6 +22,7 @@ from odoo.addons.pos_compago.models.compago_api import CompagoApiError
 from odoo.addons.pos_compago.tools.compago_simulator import SimulatorError
 
 from .common import CompagoCommon
+from .optional_packages import HealthCheck, example, given, settings, st
 
 PROVIDER_LOGGER = "odoo.addons.pos_compago.models.payment_provider"
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: connection refused
@@ -63,7 +63,7 @@ CREATE_PARAMS = (
     "amount",
     "partner_id",
 )
-# What Compago answers about a pending intent of 350.50 MXN (see compago-api.md).
+# What Compago answers about a pending intent of 350.50 MXN (see docs/compago-api.md).
 INTENT = {
     "id": "11111111-2222-4333-8444-555555555555",
     "status": "PENDING",

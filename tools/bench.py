@@ -2,7 +2,7 @@
 under load, against a real Odoo and the Compago simulator on loopback.
 
     tools/bench.sh [--quick] [--reset]   (what `make bench` runs)
-    tools/bench.sh report                rewrite readme/PERFORMANCE.md from bench/results.json
+    tools/bench.sh report                rewrite bench/performance.md from bench/results.json
 
 Every figure is measured in this run: a timing is a median (and p95) over many calls, compared
 with an empty authenticated JSON-RPC route (tools/bench_addons/pos_compago_bench) called in the
@@ -60,7 +60,7 @@ from odoo_runner import (  # noqa: E402
 DATABASE = "pos_compago_bench"
 BENCH_ADDONS = TOOLS_DIR / "bench_addons"
 RESULTS_FILE = REPO_DIR / "bench" / "results.json"
-PERFORMANCE_MD = REPO_DIR / "readme" / "PERFORMANCE.md"
+PERFORMANCE_MD = REPO_DIR / "bench" / "performance.md"
 API_KEY = "bench-compago-key"
 CASHIER = "bench_cashier"
 POLL_INTERVAL = 3.0  # the register's cadence (after each answer) and the server's poll slot
@@ -1191,7 +1191,7 @@ def git_revision():
 
 
 def targets(results):
-    """DESIGN.md's targets, judged on this run's figures."""
+    """The targets of docs/architecture.md (Performance targets), judged on this run's figures."""
     per_request = results.get("per_request", {})
     throttled = per_request.get("poll_unchanged_throttled", {})
     vs_empty = results.get("poll_vs_empty_route", {})

@@ -6,7 +6,7 @@
 #   tools/bench.sh            the full bench (about 7 minutes once the database exists)
 #   tools/bench.sh --quick    small sizes, to try it out
 #   tools/bench.sh --reset    drop and recreate the bench database first
-#   tools/bench.sh report     rewrite readme/PERFORMANCE.md from bench/results.json
+#   tools/bench.sh report     rewrite bench/performance.md from bench/results.json
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 eval "$(bash "$REPO_DIR/tools/runtime.sh" env | sed 's/^/export /')"

@@ -2,6 +2,11 @@
 
 python3 tools/gen_readme.py          write README.rst
 python3 tools/gen_readme.py --check  fail when README.rst is out of date
+
+The fragments have OCA's names and come in OCA's order, under OCA's titles. One subsection is not
+an OCA fragment: Performance, the last part of Development, is written whole by
+``tools/bench.sh report`` into ``bench/performance.md``, beside the figures it comes from; OCA's
+generator, which reads only ``readme/``, would leave it out of the README.
 """
 
 import ast
@@ -10,15 +15,21 @@ import sys
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+# OCA's fragments (readme/<NAME>.md) and their section titles, in OCA's order.
 SECTIONS = [
     ("DESCRIPTION.md", None),
+    ("CONTEXT.md", "Use Cases / Context"),
     ("INSTALL.md", "Installation"),
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),
-    ("PERFORMANCE.md", "Performance"),
+    ("DEVELOP.md", "Development"),
     ("ROADMAP.md", "Known issues / Roadmap"),
+    ("HISTORY.md", "Changelog"),
     ("CONTRIBUTORS.md", "Contributors"),
+    ("CREDITS.md", "Other credits"),
 ]
+# Subsections from files outside readme/, appended to a fragment's section (see above).
+SUBSECTIONS = {"DEVELOP.md": [("bench/performance.md", "Performance")]}
 HEADING_CHARS = {1: "=", 2: "~", 3: "-", 4: "^"}
 INLINE_CODE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
 EMPHASIS = re.compile(r"(?<![\w`])_([^_`\n]+)_(?![\w`])")
@@ -102,6 +113,10 @@ def build():
         if title:
             out += heading(title, 2)
         out += markdown_to_rst(path.read_text(), 2 if title is None else 3)
+        for sub_path, sub_title in SUBSECTIONS.get(filename, ()):
+            if (REPO_DIR / sub_path).exists():
+                out += heading(sub_title, 3)
+                out += markdown_to_rst((REPO_DIR / sub_path).read_text(), 3)
     text = "\n".join(out)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 

@@ -106,8 +106,17 @@ ensure_node_tools() {
 }
 
 link_addon() {
+    # Each addon of the checkout under its own name, whatever the checkout's folder is called:
+    # Odoo, and pytest-odoo (which names test modules after the folder holding __manifest__.py),
+    # find pos_compago here even in a clone named otherwise.
     mkdir -p "$ADDONS_LINK_DIR"
     ln -sfn "$REPO_DIR" "$ADDONS_LINK_DIR/pos_compago"
+    local bridge
+    for bridge in "$REPO_DIR"/bridges/*/; do
+        [ -f "$bridge/__manifest__.py" ] || continue
+        bridge=${bridge%/}
+        ln -sfn "$bridge" "$ADDONS_LINK_DIR/${bridge##*/}"
+    done
 }
 
 pg_is_running() {
@@ -152,6 +161,7 @@ ODOO_SRC=$(resolve_odoo_src)
 VENV=$VENV
 NODE_DIR=$NODE_DIR
 ADDONS_PATH=$(resolve_odoo_src)/addons,$ADDONS_LINK_DIR
+ADDONS_LINK_DIR=$ADDONS_LINK_DIR
 PG_HOST=127.0.0.1
 PG_PORT=$PG_PORT
 PG_USER=$PG_USER

@@ -154,6 +154,8 @@ class OdooServer:
             self.database,
             "--workers=2",
             "--max-cron-threads=0",
+            # Not Odoo's default 8072: another checkout's test may be running on this machine.
+            f"--gevent-port={free_port()}",
             f"--logfile={self.log_file}",
             http_port=self.port,
         )

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # `make test`: lint, the simulator's own tests, then pos_compago's Odoo tests (server and POS
-# tours in headless Chromium) on a throwaway database, and install/uninstall/reinstall checks with
-# and without demo data. Fails on any failed test, skipped test, or WARNING/ERROR in an Odoo log.
+# tours in headless Chromium) through pytest-odoo on a throwaway database, and
+# install/uninstall/reinstall checks with and without demo data. Fails on any failed test, skipped
+# test, or WARNING/ERROR in an Odoo log.
+#
+#   PYTEST_ARGS="tests/test_pos_routes.py -k cancel"  narrow the Odoo tests (pytest arguments)
+#   ODOO_TEST_RUNNER=odoo-bin [TEST_TAGS=/pos_compago]  run them with odoo-bin --test-enable instead
+#   POS_COMPAGO_DB_PREFIX=name                         database names (default pos_compago_test…)
+#   SKIP_INSTALL_CHECKS=1, SKIP_SYSTEM_TEST=1          leave those phases out
 set -uo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_DIR"
@@ -23,7 +29,7 @@ phase "lint"
 if ! bash tools/lint.sh; then failures+=("lint"); fi
 
 phase "simulator tests (pytest, no Odoo)"
-"$PY" -m pytest -q -p no:cacheprovider tools/tests --junitxml="$LOG_DIR/simulator.xml" \
+"$PY" -m pytest -q -p no:cacheprovider -p no:odoo tools/tests --junitxml="$LOG_DIR/simulator.xml" \
     | tee "$LOG_DIR/simulator.log"
 sim_status=${PIPESTATUS[0]}
 read -r sim_run sim_bad < <("$PY" - "$LOG_DIR/simulator.xml" <<'PYEOF'
@@ -47,20 +53,50 @@ else
     echo "ok: websocket-client and $(command -v chromium || command -v google-chrome)"
 fi
 
-phase "Odoo tests of pos_compago (fresh database, no demo data)"
 # POS_COMPAGO_DB_PREFIX lets two checkouts run `make test` at once on the same cluster.
 DB_PREFIX=${POS_COMPAGO_DB_PREFIX:-pos_compago}
 TEST_DB=${DB_PREFIX}_test
 DEMO_DB=${DB_PREFIX}_test_demo
-"$PY" tools/odoo_runner.py tests --database "$TEST_DB" --log "$LOG_DIR/tests.log" \
-    --counts "$LOG_DIR/counts" --test-tags "${TEST_TAGS:-/pos_compago}"
-odoo_status=$?
-if [ -f "$LOG_DIR/counts" ]; then
-    read -r odoo_run odoo_bad odoo_skipped <"$LOG_DIR/counts"
-    passed=$((passed + odoo_run - odoo_bad))
-    failed=$((failed + odoo_bad + odoo_skipped))
-fi
-if [ "$odoo_status" != 0 ]; then failures+=("Odoo tests"); fi
+
+# The addons whose Odoo tests run, each on a fresh database of its own:
+# "addon|database|modules to install (comma-separated)". An addon of the repository other than
+# pos_compago lives in bridges/<addon>/ (tools/runtime.sh links it into the addons path).
+ODOO_TEST_SUITES=(
+    "pos_compago|$TEST_DB|pos_compago"
+)
+
+count_odoo_tests() {  # counts file: "run failed-or-errored skipped"
+    local run bad skipped
+    [ -f "$1" ] || return 0
+    read -r run bad skipped <"$1"
+    passed=$((passed + run - bad - skipped))
+    failed=$((failed + bad + skipped))
+}
+
+run_odoo_tests() {  # addon database modules
+    local addon=$1 database=$2 modules=$3 status
+    if [ "${ODOO_TEST_RUNNER:-pytest}" = odoo-bin ]; then
+        phase "Odoo tests of $addon (odoo-bin --test-enable, fresh database $database, no demo data)"
+        "$PY" tools/odoo_runner.py tests --modules "$modules" --database "$database" \
+            --log "$LOG_DIR/$addon.log" --counts "$LOG_DIR/$addon.counts" \
+            --test-tags "${TEST_TAGS:-/$addon}"
+        status=$?
+    else
+        phase "Odoo tests of $addon (pytest-odoo, fresh database $database, no demo data)"
+        # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words
+        "$PY" tools/odoo_runner.py pytest --addon "$addon" --modules "$modules" \
+            --database "$database" --log "$LOG_DIR/$addon.log" --junit "$LOG_DIR/$addon.xml" \
+            --counts "$LOG_DIR/$addon.counts" -- ${PYTEST_ARGS:-}
+        status=$?
+    fi
+    count_odoo_tests "$LOG_DIR/$addon.counts"
+    if [ "$status" != 0 ]; then failures+=("Odoo tests of $addon"); fi
+}
+
+for suite in "${ODOO_TEST_SUITES[@]}"; do
+    IFS='|' read -r addon database modules <<<"$suite"
+    run_odoo_tests "$addon" "$database" "$modules"
+done
 
 if [ -z "${SKIP_INSTALL_CHECKS:-}" ]; then
     phase "uninstall and reinstall pos_compago"

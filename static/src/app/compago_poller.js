@@ -2,7 +2,7 @@
  * The status poll loop of one Compago payment, free of any Odoo or POS dependency so that it can
  * be unit-tested with a fake clock.
  *
- * Rules (see DESIGN.md, "POS frontend"):
+ * Rules (see docs/architecture.md, "POS frontend"):
  * - never two requests at once: the next poll is scheduled `interval` ms after the previous
  *   answer, not on a fixed beat;
  * - `poke()` (tab visible again, network back) polls at once, or right after the request in
