@@ -431,6 +431,9 @@ class PaymentTransaction(models.Model):
             "intent_id": intent_id,
             "state": state,
             "message": message,
+            # A lost answer the register's Retry sends again under the same reference; else the
+            # cashier checks the terminals (Force done) or removes the line.
+            "resend": state == "doubtful" and self.compago_create_status == "doubtful",
             "warning": self._compago_pos_warning(),
             "deep_link": intent_id and const.DEEP_LINK_TEMPLATE.format(intent_id=intent_id),
             "expires_at": self.compago_expires_at
@@ -449,6 +452,7 @@ class PaymentTransaction(models.Model):
             "intent_id": False,
             "state": "not_sent",
             "message": self.env._("The payment request was not sent to Compago."),
+            "resend": False,
             "warning": False,
             "deep_link": False,
             "expires_at": False,

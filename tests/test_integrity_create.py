@@ -94,6 +94,8 @@ class TestOneIntentPerLine(CompagoCashierCase):
         self.assertEqual(retry["state"], "doubtful")
         self.assertIn("any Compago terminal can still charge it", retry["message"])
         self.assertIn("Force done", retry["message"])
+        self.assertFalse(retry["resend"], "the register offers no Retry that sends it again")
+        self.assertTrue(first["resend"])
         with mute_logger(PROVIDER_LOGGER):
             self.assertEqual(self.create_line(payment_uuid, amount=50.0)["state"], "doubtful")
         self.assertEqual(len(self.simulator.intents()), 1)

@@ -45,6 +45,7 @@ class TestPosRoutes(CompagoCommon):
                 "intent_id",
                 "state",
                 "message",
+                "resend",
                 "warning",
                 "deep_link",
                 "expires_at",

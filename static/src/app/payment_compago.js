@@ -238,7 +238,19 @@ export class PaymentCompago extends PaymentInterface {
      * line must go through the server, which tells the manager.
      */
     isDoubtful(line) {
-        return line.getPaymentStatus() === "retry" && line.uiState?.compago?.state === "doubtful";
+        return (
+            ["retry", "force_done"].includes(line.getPaymentStatus()) &&
+            line.uiState?.compago?.state === "doubtful"
+        );
+    }
+
+    /**
+     * The status of a line that was not paid: Retry, except for a request that reached Compago
+     * but that Odoo cannot follow, which the cashier records with Force done (if the customer
+     * paid on a terminal) or removes.
+     */
+    failedStatus(payload) {
+        return payload.state === "doubtful" && !payload.resend ? "force_done" : "retry";
     }
 
     createParams(line) {
@@ -359,7 +371,7 @@ export class PaymentCompago extends PaymentInterface {
         if (payload.warning) {
             this.showError(payload.warning);
         }
-        line.setPaymentStatus(paid ? "done" : "retry");
+        line.setPaymentStatus(paid ? "done" : this.failedStatus(payload));
         const resolver = this.resolvers.get(uuid);
         this.resolvers.delete(uuid);
         if (resolver && resolve && (paid || !deleting)) {

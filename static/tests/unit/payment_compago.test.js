@@ -504,6 +504,7 @@ test("a lost create answer: the line offers Retry, which sends the same line aga
     const doubtful = payload("doubtful", {
         intent_id: false,
         deep_link: false,
+        resend: true,
         message: "Compago may have received the payment request. Press Retry.",
     });
     const { terminal, dialogs, calls, line } = setup({
@@ -523,6 +524,20 @@ test("a lost create answer: the line offers Retry, which sends the same line aga
         ["create", line.uuid],
     ]);
     expect(line.payment_status).toBe("waitingCard");
+});
+
+test("a lost request Compago proved it has: Force done or remove, no blind Retry", async () => {
+    const reached = payload("doubtful", {
+        intent_id: false,
+        deep_link: false,
+        resend: false,
+        message: "Any Compago terminal can still charge it. Check the terminals.",
+    });
+    const { terminal, line } = setup({ answers: { create: [reached] } });
+    expect(await terminal.sendPaymentRequest(line.uuid)).toBe(false);
+    expect(line.payment_status).toBe("force_done");
+    expect(terminal.isDoubtful(line)).toBe(true);
+    expect(terminal.pollers.size).toBe(0);
 });
 
 test("removing a line whose create answer was lost goes through the server", async () => {

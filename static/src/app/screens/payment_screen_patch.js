@@ -59,7 +59,7 @@ patch(PaymentScreen.prototype, {
             cancelLabel: _t("Keep waiting"),
         });
         const terminal = line.payment_method_id.payment_terminal;
-        if (!confirmed || !terminal.mayBeWaiting(line)) {
+        if (!confirmed || !(terminal.mayBeWaiting(line) || terminal.isDoubtful(line))) {
             // Refused, or Compago answered meanwhile (the line shows its result).
             return;
         }
