@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+# The addons-path entry of the repository's second addon, the kiosk bridge pos_self_order_compago.
+BRIDGES_DIR = REPO_DIR / "bridges"
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) "
 )
@@ -43,12 +45,16 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(env, database, http_port=None):
-    """Write the Odoo configuration file of ``database`` in the cache; return its path."""
+def write_config(env, database, http_port=None, extra_addons=()):
+    """Write the Odoo configuration file of ``database`` in the cache; return its path.
+
+    :param extra_addons: more addons-path entries after the runtime's (e.g. ``BRIDGES_DIR``).
+    """
     path = Path(env["POS_COMPAGO_CACHE"]) / f"odoo-{database}.conf"
+    addons_path = ",".join([env["ADDONS_PATH"], *(str(entry) for entry in extra_addons)])
     lines = [
         "[options]",
-        f"addons_path = {env['ADDONS_PATH']}",
+        f"addons_path = {addons_path}",
         f"db_host = {env['PG_HOST']}",
         f"db_port = {env['PG_PORT']}",
         f"db_user = {env['PG_USER']}",
@@ -64,9 +70,9 @@ def write_config(env, database, http_port=None):
     return path
 
 
-def odoo_command(env, database, *extra, http_port=None, subcommand=()):
+def odoo_command(env, database, *extra, http_port=None, subcommand=(), extra_addons=()):
     odoo_bin = [f"{env['VENV']}/bin/python", f"{env['ODOO_SRC']}/odoo-bin", *subcommand]
-    config = write_config(env, database, http_port)
+    config = write_config(env, database, http_port, extra_addons)
     return [*odoo_bin, "-c", str(config), *extra]
 
 
@@ -160,6 +166,18 @@ def main():
     parser.add_argument("--database", required=True)
     parser.add_argument("--log", required=True, type=Path)
     parser.add_argument("--test-tags", default="/pos_compago")
+    parser.add_argument(
+        "--modules",
+        default="pos_compago",
+        help="tests phase: the modules to install, comma-separated (e.g. pos_self_order_compago)",
+    )
+    parser.add_argument(
+        "--extra-addons-path",
+        action="append",
+        default=[],
+        type=Path,
+        help="an addons-path entry after the runtime's, e.g. bridges (repeatable)",
+    )
     parser.add_argument("--timeout", type=int, default=3600)
     parser.add_argument("--counts", type=Path, help="where to write 'run failed skipped'")
     parser.add_argument(
@@ -178,12 +196,13 @@ def main():
             env,
             args.database,
             install,
-            "pos_compago",
+            args.modules,
             "--test-enable",
             f"--test-tags={args.test_tags}",
             "--stop-after-init",
             "--log-level=info",
             http_port=free_port(),
+            extra_addons=[path.resolve() for path in args.extra_addons_path],
         )
         code = run_logged(command, args.log, args.timeout)
     elif args.phase == "reinstall":
