@@ -1,0 +1,41 @@
+from odoo import Command
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import CompagoKioskCommon
+
+
+@tagged("post_install", "-at_install")
+class TestKioskConfiguration(CompagoKioskCommon):
+    def test_a_compago_kiosk_needs_its_terminal(self):
+        with self.assertRaisesRegex(ValidationError, "needs a Compago terminal of its own"):
+            self.kiosk.compago_terminal_id = False
+        with self.assertRaisesRegex(ValidationError, "needs a Compago terminal of its own"):
+            self.create_kiosk("Kiosco sin terminal", self.compago_method, self.terminal_1.browse())
+        # A register becomes a kiosk: the same rule.
+        self.main_pos_config.compago_terminal_id = False
+        with self.assertRaisesRegex(ValidationError, "needs a Compago terminal of its own"):
+            self.main_pos_config.write(
+                {"self_ordering_mode": "kiosk", "self_ordering_default_user_id": self.pos_user.id}
+            )
+
+    def test_a_kiosk_cannot_use_the_same_device_mode(self):
+        with self.assertRaisesRegex(ValidationError, "cannot open the Compago app"):
+            self.kiosk.compago_same_device = True
+
+    def test_the_rule_is_for_compago_kiosks_only(self):
+        # The cashier's register may leave its terminal open to any terminal of the account.
+        self.main_pos_config.compago_terminal_id = False
+        self.main_pos_config.compago_same_device = True
+        # A kiosk without Compago needs no terminal.
+        self.kiosk.payment_method_ids = [Command.set(self.bank_payment_method.ids)]
+        self.kiosk.compago_terminal_id = False
+        self.assertFalse(self.kiosk.compago_terminal_id)
+
+    def test_spanish_message(self):
+        self.env["res.lang"]._activate_lang("es_MX")
+        self.env["ir.module.module"].search(
+            [("name", "=", "pos_self_order_compago")]
+        )._update_translations(["es_MX"], overwrite=True)
+        with self.assertRaisesRegex(ValidationError, "terminal Compago propia"):
+            self.kiosk.with_context(lang="es_MX").compago_terminal_id = False
