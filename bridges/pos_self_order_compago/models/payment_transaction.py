@@ -259,8 +259,9 @@ class PaymentTransaction(models.Model):
         return self._compago_kiosk_payload(error, cancelling=True)
 
     def _compago_kiosk_payload(self, error=None, cancelling=False):
-        """The answer of every kiosk route: no intent id, no card data, nothing the kiosk could
-        send back; the order's data is added by the route once it is paid."""
+        """The answer of every kiosk route: the state, what to tell the customer and the amount
+        asked for (formatted); no intent id, no card data, nothing the kiosk could send back. The
+        order's data is added by the route once it is paid."""
         self.ensure_one()
         order = self.compago_self_order_id
         state = self._compago_pos_state()
@@ -272,6 +273,7 @@ class PaymentTransaction(models.Model):
             "reference": self.reference,
             "state": state,
             "message": self._compago_kiosk_message(state, error, cancelling),
+            "amount": format_amount(self.env, self.amount, self.currency_id),
         }
 
     def _compago_kiosk_message(self, state, error=None, cancelling=False):

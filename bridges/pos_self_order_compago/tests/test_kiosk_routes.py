@@ -77,7 +77,8 @@ class TestKioskRoutes(CompagoKioskCommon):
     def test_pay_a_kiosk_order_through_the_public_routes(self):
         order = self.kiosk_order(price=35.5, qty=2)
         created = self.kiosk_create(order)
-        self.assertEqual(set(created), {"reference", "state", "message"})
+        self.assertEqual(set(created), {"reference", "state", "message", "amount"})
+        self.assertIn("71.00", created["amount"])
         self.assertEqual(created["state"], "pending")
         tx = self.tx(created["reference"])
         self.assertEqual(tx.compago_self_order_id, order)

@@ -26,7 +26,7 @@ const IN_FLIGHT = ["creating", "pending", "cancelling"];
 export class CompagoKiosk {
     constructor(selfOrder) {
         this.selfOrder = selfOrder;
-        this.state = reactive({ status: "idle", message: "", reference: false });
+        this.state = reactive({ status: "idle", message: "", reference: false, amount: "" });
         this.order = null;
         this.poller = null;
         this.confirmed = false;
@@ -68,6 +68,7 @@ export class CompagoKiosk {
         this.order = order;
         this.confirmed = false;
         this.state.reference = false;
+        this.state.amount = "";
         if (typeof order?.id !== "number" || !order.access_token) {
             this.setStatus("failed", _t("This order was not saved. Press Back, then Pay again."));
             return;
@@ -92,6 +93,7 @@ export class CompagoKiosk {
     /** Show the server's answer; return its state. */
     apply(payload) {
         this.state.reference = payload.reference || this.state.reference;
+        this.state.amount = payload.amount || this.state.amount;
         if (payload.state === "pending") {
             this.setStatus("pending", payload.message);
         } else if (payload.state === "done") {
