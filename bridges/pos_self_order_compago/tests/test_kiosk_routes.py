@@ -206,6 +206,22 @@ class TestKioskRoutes(CompagoKioskCommon):
         self.run_cron()
         self.assert_paid_once(order, tx)
 
+    def test_recording_an_approval_twice_records_it_once(self):
+        """What a second recorder finds once the first one committed (a race between a poll, a
+        cancel and the recovery job ends here after the loser's retry)."""
+        order = self.kiosk_order()
+        created = self.kiosk_create(order)
+        tx = self.tx(created["reference"])
+        self.simulator.approve(tx.provider_reference)
+        self.assertEqual(self.poll(order, created)["state"], "done")
+        with patch.object(type(order), "_send_order", autospec=True) as send_order:
+            self.assertFalse(tx._compago_record_kiosk_payment())
+            self.assertFalse(
+                tx.with_context(compago_kiosk_waiting=True)._compago_record_kiosk_payment()
+            )
+        self.assertFalse(send_order.called)
+        self.assert_paid_once(order, tx)
+
     def test_the_recovery_job_pays_an_abandoned_kiosk_order(self):
         order = self.kiosk_order()
         created = self.kiosk_create(order)
