@@ -169,7 +169,8 @@ def main():
     parser.add_argument(
         "--modules",
         default="pos_compago",
-        help="tests phase: the modules to install, comma-separated (e.g. pos_self_order_compago)",
+        help="the modules to install (tests), or to uninstall and reinstall (reinstall), "
+        "comma-separated (e.g. pos_self_order_compago)",
     )
     parser.add_argument(
         "--extra-addons-path",
@@ -187,6 +188,7 @@ def main():
     )
     args = parser.parse_args()
     env = runtime_env()
+    extra_addons = [path.resolve() for path in args.extra_addons_path]
 
     if args.phase == "tests":
         install = "-u" if args.reuse and database_exists(env, args.database) else "-i"
@@ -202,20 +204,29 @@ def main():
             "--stop-after-init",
             "--log-level=info",
             http_port=free_port(),
-            extra_addons=[path.resolve() for path in args.extra_addons_path],
+            extra_addons=extra_addons,
         )
         code = run_logged(command, args.log, args.timeout)
     elif args.phase == "reinstall":
+        modules = args.modules.split(",")
         uninstall = odoo_command(
-            env, args.database, "pos_compago", subcommand=("module", "uninstall")
+            env,
+            args.database,
+            *modules,
+            subcommand=("module", "uninstall"),
+            extra_addons=extra_addons,
         )
         code = run_logged(uninstall, args.log, 900)
         if code == 0:
-            code = run_logged(
-                odoo_command(env, args.database, "-i", "pos_compago", "--stop-after-init"),
-                args.log.with_suffix(".reinstall.log"),
-                900,
+            reinstall = odoo_command(
+                env,
+                args.database,
+                "-i",
+                args.modules,
+                "--stop-after-init",
+                extra_addons=extra_addons,
             )
+            code = run_logged(reinstall, args.log.with_suffix(".reinstall.log"), 900)
     else:
         dropdb(env, args.database)
         command = odoo_command(
