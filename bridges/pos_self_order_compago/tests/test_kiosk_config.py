@@ -18,19 +18,17 @@ class TestKioskConfiguration(CompagoKioskCommon):
             self.main_pos_config.write(
                 {"self_ordering_mode": "kiosk", "self_ordering_default_user_id": self.pos_user.id}
             )
+        # The rule is for Compago kiosks only: the cashier's register may leave its payments to
+        # any terminal of the account, and a kiosk without Compago needs no terminal.
+        self.main_pos_config.compago_same_device = True
+        self.kiosk.payment_method_ids = [Command.set(self.bank_payment_method.ids)]
+        self.kiosk.compago_terminal_id = False
+        self.assertFalse(self.kiosk.compago_terminal_id)
 
     def test_a_kiosk_cannot_use_the_same_device_mode(self):
         with self.assertRaisesRegex(ValidationError, "cannot open the Compago app"):
             self.kiosk.compago_same_device = True
-
-    def test_the_rule_is_for_compago_kiosks_only(self):
-        # The cashier's register may leave its terminal open to any terminal of the account.
-        self.main_pos_config.compago_terminal_id = False
-        self.main_pos_config.compago_same_device = True
-        # A kiosk without Compago needs no terminal.
-        self.kiosk.payment_method_ids = [Command.set(self.bank_payment_method.ids)]
-        self.kiosk.compago_terminal_id = False
-        self.assertFalse(self.kiosk.compago_terminal_id)
+        self.main_pos_config.compago_same_device = True  # a cashier's tablet may
 
     def test_spanish_message(self):
         self.env["res.lang"]._activate_lang("es_MX")
