@@ -26,7 +26,11 @@ class TestSpanish(CompagoCommon):
         Spanish translation; run tools/i18n_update.py when this fails."""
         reader = TranslationModuleReader(self.env.cr, modules=["pos_compago"])
         code_terms = {
-            source for _module, _type, _name, _res_id, source, _value, _comments in reader
+            source
+            for _module, _type, name, _res_id, source, _value, _comments in reader
+            # The reader credits the kiosk bridge's files (bridges/, inside this folder) to
+            # pos_compago too: the bridge has its own catalog and test.
+            if "/bridges/" not in (name or "")
         }
         template = polib.pofile(str(I18N_DIR / "pos_compago.pot"))
         self.assertEqual(sorted(code_terms - {entry.msgid for entry in template}), [])

@@ -12,10 +12,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from odoo_runner import (
+    BRIDGES_DIR,
     database_exists,
     dropdb,
     odoo_command,
     process_env,
+    run_pg_client,
     runtime_env,
     wait_for_http,
 )
@@ -24,7 +26,10 @@ DATABASE = "pos_compago_demo"
 SIMULATOR_PORT = 8099
 ODOO_PORT = 8069
 API_KEY = "demo-compago-key"
-TERMINALS = ["CPG-DEMO-1", "CPG-DEMO-2"]
+# The third terminal stands beside the self-order kiosk (the bridges/ addon).
+TERMINALS = ["CPG-DEMO-1", "CPG-DEMO-2", "CPG-DEMO-3"]
+MODULES = ["pos_compago", "pos_self_order_compago"]
+ADDONS = [BRIDGES_DIR]
 DATA_SCRIPT = Path(__file__).resolve().parent / "demo_data.py"
 
 
@@ -45,8 +50,11 @@ def create_database(env, simulator_url, log_file):
             "--password",
             "admin",
             subcommand=("db",),
+            extra_addons=ADDONS,
         ),
-        odoo_command(env, DATABASE, "pos_compago", subcommand=("module", "install")),
+        odoo_command(
+            env, DATABASE, *MODULES, subcommand=("module", "install"), extra_addons=ADDONS
+        ),
     ]
     try:
         run_setup(env, steps, simulator_url, log_file)
@@ -59,7 +67,7 @@ def run_setup(env, steps, simulator_url, log_file):
     with log_file.open("a") as log:
         for step in steps:
             subprocess.run(step, check=True, env=process_env(), stdout=log, stderr=log)
-        shell = odoo_command(env, DATABASE, "--no-http", subcommand=("shell",))
+        shell = odoo_command(env, DATABASE, "--no-http", subcommand=("shell",), extra_addons=ADDONS)
         subprocess.run(
             shell,
             input=DATA_SCRIPT.read_text(),
@@ -135,7 +143,12 @@ def run_demo(env, reset, children):
 
     log_file = log_dir / "demo-odoo.log"
     odoo = odoo_command(
-        env, DATABASE, f"--logfile={log_file}", "--max-cron-threads=1", http_port=ODOO_PORT
+        env,
+        DATABASE,
+        f"--logfile={log_file}",
+        "--max-cron-threads=1",
+        http_port=ODOO_PORT,
+        extra_addons=ADDONS,
     )
     children.append(subprocess.Popen(odoo, env=process_env()))
     if not wait_for_http(f"http://127.0.0.1:{ODOO_PORT}/web/login", timeout=180):
@@ -147,18 +160,32 @@ def run_demo(env, reset, children):
   Odoo                http://127.0.0.1:{ODOO_PORT}/odoo        admin / admin
   Point of Sale       http://127.0.0.1:{ODOO_PORT}/pos/ui      cashier / cashier
   Accountant          http://127.0.0.1:{ODOO_PORT}/odoo        accountant / accountant
+  Kiosk               http://127.0.0.1:{ODOO_PORT}{kiosk_route(env)}
   Virtual terminal    {simulator_url}/                  approve or decline card payments
   Logs                {log_file}
                       {log_dir / "demo-simulator.log"}
 
   Registers: "Caja 1" sends payments to terminal {TERMINALS[0]}; "Caja 2 (tableta)" opens the
   Compago app on the same device (the deep link does nothing in a desktop browser: approve on the
-  virtual terminal page, which lists payments not routed to a terminal too).
+  virtual terminal page, which lists payments not routed to a terminal too). The "Kiosco"
+  self-order kiosk takes its payments on terminal {TERMINALS[2]}.
 """,
         flush=True,
     )
     while True:
         signal.pause()
+
+
+def kiosk_route(env):
+    """The URL path of the demo kiosk, or a hint when the database predates it."""
+    query = (
+        "SELECT id, access_token FROM pos_config WHERE self_ordering_mode = 'kiosk'"
+        " ORDER BY id LIMIT 1"
+    )
+    row = run_pg_client(env, "psql", "-d", DATABASE, "-tAF", " ", "-c", query).stdout.split()
+    if len(row) != 2:
+        return "  (no kiosk in this database: bash tools/demo.sh --reset)"
+    return f"/pos-self/{row[0]}?access_token={row[1]}"
 
 
 if __name__ == "__main__":

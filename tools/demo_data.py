@@ -1,6 +1,6 @@
 # Executed by `odoo-bin shell` (tools/demo.py) in the new demo database: `env` is given.
-# A Mexican shop with the Compago provider pointing at the local simulator, two terminals, two
-# registers, a few products and a cashier.
+# A Mexican shop with the Compago provider pointing at the local simulator, three terminals, two
+# registers, a self-order kiosk with its own terminal, a few products and a cashier.
 import os
 
 from odoo import Command
@@ -95,5 +95,22 @@ for name, login, group in [
             ],
         }
     )
+
+# The self-order kiosk (pos_self_order_compago): Compago payments on the third terminal, its
+# session open so that the kiosk URL works at once.
+cashier = env["res.users"].search([("login", "=", "cashier")])  # noqa: F821
+kiosk = env["pos.config"].create(  # noqa: F821
+    {
+        "name": "Kiosco",
+        "self_ordering_mode": "kiosk",
+        "self_ordering_pay_after": "each",  # Odoo forces it on write only, not on create
+        "self_ordering_service_mode": "counter",
+        "self_ordering_default_user_id": cashier.id,
+        "use_presets": False,
+        "payment_method_ids": [Command.set(compago_method.ids)],
+        "compago_terminal_id": terminals[2].id,
+    }
+)
+kiosk.with_user(env.ref("base.user_admin")).action_open_wizard()  # noqa: F821
 env.cr.commit()  # noqa: F821
 print("demo data ready")

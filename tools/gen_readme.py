@@ -1,7 +1,8 @@
-"""Assemble README.rst from the readme/*.md fragments (OCA's layout, without its generator).
+"""Assemble README.rst from the readme/*.md fragments (OCA's layout, without its generator), for
+pos_compago and for each addon under bridges/ (the kiosk bridge).
 
-python3 tools/gen_readme.py          write README.rst
-python3 tools/gen_readme.py --check  fail when README.rst is out of date
+python3 tools/gen_readme.py          write the README.rst files
+python3 tools/gen_readme.py --check  fail when one of them is out of date
 
 The fragments have OCA's names and come in OCA's order, under OCA's titles. One subsection is not
 an OCA fragment: Performance, the last part of Development, is written whole by
@@ -91,8 +92,13 @@ def markdown_to_rst(markdown, base_level):
     return [*out, ""]
 
 
-def build():
-    manifest = ast.literal_eval((REPO_DIR / "__manifest__.py").read_text())
+def addon_dirs():
+    """pos_compago (the repository root), then every addon under bridges/."""
+    return [REPO_DIR, *sorted(path.parent for path in REPO_DIR.glob("bridges/*/__manifest__.py"))]
+
+
+def build(addon_dir=REPO_DIR):
+    manifest = ast.literal_eval((addon_dir / "__manifest__.py").read_text())
     out = heading(manifest["name"], 1)[:2]
     out = ["=" * len(manifest["name"]), *out, ""]
     out += [
@@ -107,7 +113,7 @@ def build():
         "",
     ]
     for filename, title in SECTIONS:
-        path = REPO_DIR / "readme" / filename
+        path = addon_dir / "readme" / filename
         if not path.exists():
             continue
         if title:
@@ -139,15 +145,20 @@ def check_rst(text):
 
 
 def main():
-    target = REPO_DIR / "README.rst"
-    text = build()
-    if "--check" in sys.argv[1:]:
-        if not target.exists() or target.read_text() != text:
-            print("README.rst is out of date: run python3 tools/gen_readme.py")
-            return 1
-        return check_rst(text)
-    target.write_text(text)
-    return 0
+    status = 0
+    for addon_dir in addon_dirs():
+        target = addon_dir / "README.rst"
+        text = build(addon_dir)
+        if "--check" in sys.argv[1:]:
+            if not target.exists() or target.read_text() != text:
+                name = target.relative_to(REPO_DIR)
+                print(f"{name} is out of date: run python3 tools/gen_readme.py")
+                status = 1
+            else:
+                status |= check_rst(text)
+        else:
+            target.write_text(text)
+    return status
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+# The addons-path entry of the repository's second addon, the kiosk bridge pos_self_order_compago.
+BRIDGES_DIR = REPO_DIR / "bridges"
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) "
 )
@@ -77,12 +79,17 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(env, database, http_port=None, logfile=None):
-    """Write the Odoo configuration file of ``database`` in the cache; return its path."""
+def write_config(env, database, http_port=None, logfile=None, extra_addons=()):
+    """Write the Odoo configuration file of ``database`` in the cache; return its path.
+
+    :param extra_addons: more addons-path entries after the runtime's (the runtime's addons
+        directory already links every addon of bridges/).
+    """
     path = Path(env["POS_COMPAGO_CACHE"]) / f"odoo-{database}.conf"
+    addons_path = ",".join([env["ADDONS_PATH"], *(str(entry) for entry in extra_addons)])
     lines = [
         "[options]",
-        f"addons_path = {env['ADDONS_PATH']}",
+        f"addons_path = {addons_path}",
         f"db_host = {env['PG_HOST']}",
         f"db_port = {env['PG_PORT']}",
         f"db_user = {env['PG_USER']}",
@@ -100,9 +107,9 @@ def write_config(env, database, http_port=None, logfile=None):
     return path
 
 
-def odoo_command(env, database, *extra, http_port=None, subcommand=()):
+def odoo_command(env, database, *extra, http_port=None, subcommand=(), extra_addons=()):
     odoo_bin = [f"{env['VENV']}/bin/python", f"{env['ODOO_SRC']}/odoo-bin", *subcommand]
-    config = write_config(env, database, http_port)
+    config = write_config(env, database, http_port, extra_addons=extra_addons)
     return [*odoo_bin, "-c", str(config), *extra]
 
 
@@ -357,7 +364,9 @@ def main():
     parser.add_argument("--test-tags", default="/pos_compago")
     parser.add_argument("--addon", default="pos_compago", help="pytest: the addon whose tests run")
     parser.add_argument(
-        "--modules", help="modules to install, comma-separated (default: the addon)"
+        "--modules",
+        help="the modules to install (tests, pytest), or to uninstall and reinstall (reinstall), "
+        "comma-separated (default: the addon, e.g. pos_self_order_compago)",
     )
     parser.add_argument(
         "--install",
@@ -366,6 +375,13 @@ def main():
         help="pytest: install on a new database, update the existing one, or neither",
     )
     parser.add_argument("--junit", type=Path, help="pytest: where to write the junit XML")
+    parser.add_argument(
+        "--extra-addons-path",
+        action="append",
+        default=[],
+        type=Path,
+        help="an addons-path entry after the runtime's (repeatable)",
+    )
     parser.add_argument("--timeout", type=int, default=3600)
     parser.add_argument("--counts", type=Path, help="where to write 'run failed skipped'")
     parser.add_argument(
@@ -378,6 +394,7 @@ def main():
     args = parser.parse_args(argv[: len(argv) - len(pytest_args) - ("--" in argv)])
     args.pytest_args = pytest_args  # pytest: the arguments after --
     env = runtime_env()
+    extra_addons = [path.resolve() for path in args.extra_addons_path]
 
     if args.phase == "pytest":
         sys.exit(run_pytest(env, args))
@@ -389,25 +406,35 @@ def main():
             env,
             args.database,
             install,
-            args.modules or "pos_compago",
+            args.modules or args.addon,
             "--test-enable",
             f"--test-tags={args.test_tags}",
             "--stop-after-init",
             "--log-level=info",
             http_port=free_port(),
+            extra_addons=extra_addons,
         )
         code = run_logged(command, args.log, args.timeout)
     elif args.phase == "reinstall":
+        modules = (args.modules or args.addon).split(",")
         uninstall = odoo_command(
-            env, args.database, "pos_compago", subcommand=("module", "uninstall")
+            env,
+            args.database,
+            *modules,
+            subcommand=("module", "uninstall"),
+            extra_addons=extra_addons,
         )
         code = run_logged(uninstall, args.log, 900)
         if code == 0:
-            code = run_logged(
-                odoo_command(env, args.database, "-i", "pos_compago", "--stop-after-init"),
-                args.log.with_suffix(".reinstall.log"),
-                900,
+            reinstall = odoo_command(
+                env,
+                args.database,
+                "-i",
+                ",".join(modules),
+                "--stop-after-init",
+                extra_addons=extra_addons,
             )
+            code = run_logged(reinstall, args.log.with_suffix(".reinstall.log"), 900)
     else:
         dropdb(env, args.database)
         command = odoo_command(

@@ -1,6 +1,7 @@
 """Take the README screenshots from a running `make demo`, in headless Chromium.
 
     python3 tools/screenshots.py [--base-url http://127.0.0.1:8069] [--out static/description]
+                                 [--only admin|cashier|accountant|kiosk ...]
 
 Drives Chromium through the DevTools protocol (websocket-client, in the runtime venv): logs in as
 each role, opens the pages the README shows, and saves PNGs. It changes nothing in the database
@@ -113,6 +114,34 @@ class Browser:
             raise RuntimeError(f"nothing to click at {selector} {text or ''}")
         time.sleep(0.8)
 
+    def tap(self, selector, text=None):
+        """Click like a finger (pointer events at the element's centre): the kiosk's product
+        cards ignore a synthetic click()."""
+        self.wait_for(selector)
+        box = self.evaluate(
+            f"""(() => {{
+                const text = {json.dumps(text or "")};
+                const nodes = [...document.querySelectorAll({json.dumps(selector)})];
+                const node = nodes.find(n => !text || n.innerText.includes(text));
+                if (!node) {{ return null; }}
+                node.scrollIntoView({{block: "center"}});
+                const rect = node.getBoundingClientRect();
+                return [rect.x + rect.width / 2, rect.y + rect.height / 2];
+            }})()"""
+        )
+        if not box:
+            raise RuntimeError(f"nothing to tap at {selector} {text or ''}")
+        for event in ("mousePressed", "mouseReleased"):
+            self.call(
+                "Input.dispatchMouseEvent",
+                type=event,
+                x=box[0],
+                y=box[1],
+                button="left",
+                clickCount=1,
+            )
+        time.sleep(0.8)
+
     def screenshot(self, path):
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))
@@ -142,14 +171,23 @@ def main():
     parser.add_argument("--base-url", default="http://127.0.0.1:8069")
     parser.add_argument("--simulator-url", default="http://127.0.0.1:8099")
     parser.add_argument("--out", type=Path, default=REPO_DIR / "static" / "description")
+    parser.add_argument(
+        "--only", action="append", choices=["admin", "cashier", "accountant", "kiosk"]
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    only = set(args.only or ["admin", "cashier", "accountant", "kiosk"])
     browser = Browser()
     try:
         browser.call("Network.enable")
-        take_admin_screenshots(browser, args.base_url, args.out)
-        take_cashier_screenshots(browser, args.base_url, args.simulator_url, args.out)
-        take_accountant_screenshots(browser, args.base_url, args.out)
+        if "admin" in only:
+            take_admin_screenshots(browser, args.base_url, args.out)
+        if "cashier" in only:
+            take_cashier_screenshots(browser, args.base_url, args.simulator_url, args.out)
+        if "accountant" in only:
+            take_accountant_screenshots(browser, args.base_url, args.out)
+        if "kiosk" in only:
+            take_kiosk_screenshots(browser, args.base_url, args.out)
     finally:
         browser.close()
 
@@ -214,6 +252,36 @@ def take_accountant_screenshots(browser, base_url, out):
     browser.wait_for(".o_form_view", timeout=30)
     time.sleep(1.5)
     browser.screenshot(out / "screenshot_accountant_transaction.png")
+
+
+def take_kiosk_screenshots(browser, base_url, out):
+    """The self-order kiosk of the demo (pos_self_order_compago) waiting for the card."""
+    browser.login(base_url, "admin", "admin")
+    route = browser.evaluate(
+        """fetch('/web/dataset/call_kw/pos.config/search_read', {
+            method: 'POST', headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {
+                model: 'pos.config', method: 'search_read',
+                args: [[['self_ordering_mode', '=', 'kiosk']], ['id', 'access_token']],
+                kwargs: {limit: 1}}})
+        }).then(r => r.json()).then(({result: [kiosk]}) =>
+            kiosk && `/pos-self/${kiosk.id}?access_token=${kiosk.access_token}`)"""
+    )
+    if not route:
+        raise RuntimeError("the demo database has no kiosk (bash tools/demo.sh --reset)")
+    browser.call("Network.clearBrowserCookies")  # the kiosk is public
+    browser.goto(f"{base_url}{route}", settle=1)
+    browser.wait_for(".o_pos_landing_footer a.btn", timeout=300)  # the first visit builds assets
+    time.sleep(1)
+    browser.tap(".o_pos_landing_footer a.btn")  # "Order Now"
+    browser.tap(".o_self_product_box", "Capuchino")
+    browser.tap(".o_self_product_box", "Concha")
+    browser.tap(".page-buttons button.cart")  # Checkout
+    browser.tap(".page-buttons button.cart")  # Pay
+    browser.wait_for(".o_compago_kiosk_cancel", timeout=30)
+    time.sleep(1.5)
+    browser.screenshot(out / "screenshot_kiosk_waiting.png")
+    browser.click(".o_compago_kiosk_cancel")  # leave no payment waiting on the terminal
 
 
 if __name__ == "__main__":

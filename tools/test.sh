@@ -63,6 +63,8 @@ DEMO_DB=${DB_PREFIX}_test_demo
 # pos_compago lives in bridges/<addon>/ (tools/runtime.sh links it into the addons path).
 ODOO_TEST_SUITES=(
     "pos_compago|$TEST_DB|pos_compago"
+    # The kiosk bridge, with Odoo's kiosk: pos_compago itself never needs pos_self_order.
+    "pos_self_order_compago|${DB_PREFIX}_test_kiosk|pos_self_order_compago"
 )
 
 count_odoo_tests() {  # counts file: "run failed-or-errored skipped"
@@ -102,6 +104,11 @@ if [ -z "${SKIP_INSTALL_CHECKS:-}" ]; then
     phase "uninstall and reinstall pos_compago"
     "$PY" tools/odoo_runner.py reinstall --database "$TEST_DB" --log "$LOG_DIR/uninstall.log" \
         || failures+=("uninstall/reinstall")
+
+    phase "uninstall and reinstall pos_self_order_compago"
+    "$PY" tools/odoo_runner.py reinstall --database "${DB_PREFIX}_test_kiosk" \
+        --modules pos_self_order_compago --log "$LOG_DIR/uninstall-kiosk.log" \
+        || failures+=("uninstall/reinstall of the kiosk bridge")
 
     phase "install pos_compago with demo data"
     "$PY" tools/odoo_runner.py demo-install --database "$DEMO_DB" \

@@ -1,0 +1,4 @@
+from . import test_kiosk_config
+from . import test_kiosk_routes
+from . import test_kiosk_tours
+from . import test_i18n
