@@ -29,7 +29,6 @@ class PosSelfOrderCompagoController(PosSelfOrderController):
         payload = (
             request.env["payment.transaction"]
             .sudo()
-            .with_context(compago_kiosk_waiting=True)
             ._compago_create_for_kiosk(config, order, method)
         )
         return self._compago_kiosk_answer(config, order, payload)
@@ -40,7 +39,7 @@ class PosSelfOrderCompagoController(PosSelfOrderController):
     def compago_kiosk_status(self, access_token, order_id, order_access_token, reference):
         config, order = self._compago_kiosk_order(access_token, order_id, order_access_token)
         tx = self._compago_kiosk_transaction(config, order, reference)
-        payload = tx.with_context(compago_kiosk_waiting=True)._compago_kiosk_status()
+        payload = tx._compago_kiosk_status()
         return self._compago_kiosk_answer(config, order, payload)
 
     @http.route(
@@ -49,7 +48,7 @@ class PosSelfOrderCompagoController(PosSelfOrderController):
     def compago_kiosk_cancel(self, access_token, order_id, order_access_token, reference):
         config, order = self._compago_kiosk_order(access_token, order_id, order_access_token)
         tx = self._compago_kiosk_transaction(config, order, reference)
-        payload = tx.with_context(compago_kiosk_waiting=True)._compago_kiosk_cancel()
+        payload = tx._compago_kiosk_cancel()
         return self._compago_kiosk_answer(config, order, payload)
 
     @http.route()
@@ -61,7 +60,7 @@ class PosSelfOrderCompagoController(PosSelfOrderController):
         except (NotFound, Unauthorized):
             return super().remove_order(access_token, order_id, order_access_token)
         if order.state == "draft":
-            order.with_context(compago_kiosk_waiting=True)._compago_withdraw_kiosk_attempts()
+            order._compago_withdraw_kiosk_attempts()
             if order.state != "draft":
                 Transaction = request.env["payment.transaction"]
                 Transaction._compago_commit()  # The payment stays recorded whatever follows.
@@ -95,6 +94,8 @@ class PosSelfOrderCompagoController(PosSelfOrderController):
             or not consteq(order.access_token, order_access_token)
         ):
             raise NotFound()
+        # The customer waits at this kiosk for this order (see pos.order._compago_kiosk_is_waiting).
+        request.compago_kiosk_order_id = order.id
         return config, order
 
     def _compago_kiosk_transaction(self, config, order, reference):

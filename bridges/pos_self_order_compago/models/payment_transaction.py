@@ -237,7 +237,7 @@ class PaymentTransaction(models.Model):
         )
         if order._is_pos_order_paid():
             order.action_pos_order_paid()
-            if self.env.context.get("compago_kiosk_waiting"):
+            if order._compago_kiosk_is_waiting():
                 order._send_payment_result("Success")  # the bus message, then the kitchen
             else:
                 order._send_order()  # nobody waits at the kiosk: the kitchen only

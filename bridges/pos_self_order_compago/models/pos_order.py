@@ -1,5 +1,6 @@
 from odoo import models
 from odoo.fields import Domain
+from odoo.http import request
 from odoo.tools import SQL
 
 from odoo.addons.pos_compago.const import IN_FLIGHT_STATES
@@ -15,6 +16,13 @@ class PosOrder(models.Model):
         return self.currency_id.round(
             self._get_rounded_amount(self.amount_total) - self.amount_paid
         )
+
+    def _compago_kiosk_is_waiting(self):
+        """Whether this request is the kiosk's own call about this order (the customer waits at
+        the screen for the confirmation): set by the kiosk's routes on the HTTP request, never by
+        anything the client sends (a context key would be the client's to set)."""
+        self.ensure_one()
+        return bool(request) and getattr(request, "compago_kiosk_order_id", None) == self.id
 
     def _compago_lock_for_kiosk(self):
         """Lock the order's row until the end of the database transaction."""

@@ -216,9 +216,7 @@ class TestKioskRoutes(CompagoKioskCommon):
         self.assertEqual(self.poll(order, created)["state"], "done")
         with patch.object(type(order), "_send_order", autospec=True) as send_order:
             self.assertFalse(tx._compago_record_kiosk_payment())
-            self.assertFalse(
-                tx.with_context(compago_kiosk_waiting=True)._compago_record_kiosk_payment()
-            )
+            self.assertFalse(tx._compago_record_kiosk_payment())
         self.assertFalse(send_order.called)
         self.assert_paid_once(order, tx)
 
