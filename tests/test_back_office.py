@@ -170,6 +170,12 @@ class TestBackOffice(CompagoCommon):
         self.age(unrecorded, 11)
         self.run_cron()
         pending = self.start_intent()
+        # Both on the day of the first one, so that a run just after midnight groups them too.
+        self.env.cr.execute(
+            "UPDATE payment_transaction SET create_date = %s WHERE id = %s",
+            (unrecorded.create_date, pending.id),
+        )
+        pending.invalidate_recordset(["create_date"])
         Tx = self.Tx.with_user(self.accountant)
         self.assertEqual(
             Tx.search([("compago_reconciliation", "in", ("not_recorded", "awaiting_record"))]),
