@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from compago_simulator import CompagoSimulator, SimulatorError, is_loopback
 from werkzeug.test import Client
+
+from tools.compago_simulator import CompagoSimulator, SimulatorError, is_loopback
 
 API_KEY = "test-key"
 TERMINALS = ["CPG-T1", "CPG-T2"]
