@@ -14,8 +14,10 @@ from pathlib import Path
 
 import polib
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from odoo_runner import odoo_command, process_env, runtime_env
+if not __package__:  # run as a script: the tools package, from the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.kit.odoo import odoo_command, process_env, runtime_env
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
 LANGUAGES = {"es": "Spanish", "es_MX": "Spanish (MX)"}

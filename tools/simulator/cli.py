@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import signal
 import time
 
 from .rules import DEFAULT_API_KEY, DEFAULT_TERMINALS, DEFAULT_TTL_SECONDS
@@ -44,19 +45,25 @@ def parse_args(argv=None):
         default=DEFAULT_TTL_SECONDS,
         help="seconds after which a pending intent expires (default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-request-log", action="store_true", help="do not log each request on stderr"
+    )
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv=None, simulator_class=CompagoSimulator):
+    """Serve until Ctrl-C or SIGTERM. ``simulator_class``: a subclass of CompagoSimulator taking
+    the same arguments (the bench's counting simulator)."""
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    simulator = CompagoSimulator(
+    simulator = simulator_class(
         api_key=args.api_key,
         terminals=args.terminals or DEFAULT_TERMINALS,
         ttl_seconds=args.ttl_seconds,
         host=args.host,
         port=args.port,
-        log_requests=True,
+        log_requests=not args.no_request_log,
     )
     simulator.start()
     terminals = ", ".join(terminal["code"] for terminal in simulator.terminals())

@@ -823,7 +823,14 @@ def test_cli_help_documents_every_flag():
         text=True,
         timeout=30,
     )
-    for flag in ("--host", "--port", "--api-key", "--terminal", "--ttl-seconds"):
+    for flag in (
+        "--host",
+        "--port",
+        "--api-key",
+        "--terminal",
+        "--ttl-seconds",
+        "--no-request-log",
+    ):
         assert flag in result.stdout
 
 
