@@ -55,6 +55,9 @@ def main(argv=None, simulator_class=CompagoSimulator):
     """Serve until Ctrl-C or SIGTERM. ``simulator_class``: a subclass of CompagoSimulator taking
     the same arguments (the bench's counting simulator)."""
     args = parse_args(argv)
+    # Ctrl-C and SIGTERM stop it, also when started from a job that ignores SIGINT (a command
+    # started with & by a non-interactive shell, whose SIGINT Python would then leave ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     simulator = simulator_class(
