@@ -30,31 +30,17 @@ from pathlib import Path
 if not __package__:  # run as a script: the tools package, from the repository's root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tools.benchmark import report, stack
 from tools.benchmark.capacity import phase_capacity
 from tools.benchmark.clients import STOP, BenchSimulator, MarkedRegister
 from tools.benchmark.load import phase_load
 from tools.benchmark.measure import OdooLog
 from tools.benchmark.per_request import RequestCosts
-from tools.benchmark.report import (
-    PERFORMANCE_MD,
-    RESULTS_FILE,
-    git_revision,
-    machine,
-    print_report,
-    targets,
-    write_performance_md,
-)
-from tools.benchmark.stack import (
-    DATABASE,
-    CountingSimulator,
-    Stack,
-    bench_env,
-    ensure_database,
-    log,
-)
 from tools.benchmark.tabs import tabs_and_detection
 from tools.kit.processes import stop_on_sigterm
 from tools.simulator import cli as simulator_cli
+
+log = stack.log
 
 FULL = {
     "timed_calls": 300,
@@ -82,79 +68,79 @@ QUICK = {
 }
 
 
-def phase_one_worker(stack, ids, sizes, results):
+def start_odoo(run, ids, workers):
+    """Odoo with ``workers``, the cashier logged in: (its log, the register, the simulator)."""
+    run.start_odoo(workers=workers)
+    odoo_log = OdooLog()
+    odoo_log.follow(run.odoo_log)
+    register = MarkedRegister(run.odoo_url, ids)
+    register.login()
+    return odoo_log, register, BenchSimulator(run.simulator_url)
+
+
+def phase_one_worker(run, ids, sizes, results):
     """Odoo with one process: request costs, tabs and the peer, detection latency. Returns the
     intents still pending, for the load."""
-    stack.start_odoo(workers=0)
-    odoo_log = OdooLog()
-    odoo_log.follow(stack.odoo_log)
-    register = MarkedRegister(stack.odoo_url, ids)
-    register.login()
-    simulator = BenchSimulator(stack.simulator_url)
-    pending = RequestCosts(stack.env, register, simulator, odoo_log, sizes).run(results)
+    odoo_log, register, simulator = start_odoo(run, ids, workers=0)
+    pending = RequestCosts(run.env, register, simulator, odoo_log, sizes).run(results)
     tabs_and_detection(register, simulator, ids, sizes, results, odoo_log)
     results["simulator"] = simulator.counts() | {"counts": None}
     return pending
 
 
-def phase_two_workers(stack, ids, pending, sizes, results):
+def phase_two_workers(run, ids, pending, sizes, results):
     """Odoo with two workers: the load, then the capacity ramp."""
-    stack.start_odoo(workers=2)
-    odoo_log = OdooLog()
-    odoo_log.follow(stack.odoo_log)
-    register = MarkedRegister(stack.odoo_url, ids)
-    register.login()
-    simulator = BenchSimulator(stack.simulator_url)
-    phase_load(stack, register, simulator, odoo_log, pending, sizes, results)
+    odoo_log, register, simulator = start_odoo(run, ids, workers=2)
+    phase_load(run, register, simulator, odoo_log, pending, sizes, results)
     log("phase 2: the capacity ramp")
-    phase_capacity(stack, register, simulator, odoo_log, pending, sizes, results)
+    phase_capacity(run, register, simulator, odoo_log, pending, sizes, results)
 
 
-def run(args):
+def main_run(args):
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
-    env = bench_env()
+    env = stack.bench_env()
     log_dir = Path(env["POS_COMPAGO_CACHE"]) / "logs" / f"bench-{time.strftime('%Y%m%d%H%M%S')}"
     log_dir.mkdir(parents=True, exist_ok=True)
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_revision(),
-        "machine": machine(),
+        "commit": report.git_revision(),
+        "machine": report.machine(),
         "quick": bool(args.quick),
         "sizes": {
             key: list(value) if isinstance(value, tuple) else value for key, value in sizes.items()
         },
     }
-    stack = Stack(env, log_dir)
+    run = stack.Stack(env, log_dir)
     stop_on_sigterm()
     try:
-        stack.start_simulator()
-        ids = ensure_database(env, stack, args.reset)
+        run.start_simulator()
+        ids = stack.ensure_database(env, run, args.reset)
         log(f"phase 1: Odoo --workers=0 (logs in {log_dir})")
-        pending = phase_one_worker(stack, ids, sizes, results)
+        pending = phase_one_worker(run, ids, sizes, results)
         log("phase 2: Odoo --workers=2, load")
-        phase_two_workers(stack, ids, pending, sizes, results)
+        phase_two_workers(run, ids, pending, sizes, results)
     except KeyboardInterrupt:
         STOP.set()
         log("interrupted: stopping everything")
         return 130
     finally:
         STOP.set()
-        stack.close()
+        run.close()
     results["duration_s"] = round(time.monotonic() - started, 1)
-    results["targets"] = targets(results)
+    results["targets"] = report.targets(results)
     results["logs"] = str(log_dir)
-    output = Path(args.output) if args.output else RESULTS_FILE
+    output = Path(args.output) if args.output else report.RESULTS_FILE
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
-    print_report(results)
+    report.print_report(results)
     log(f"results in {output} ({results['duration_s']:.0f} s)")
     return 0
 
 
 def main():
     if sys.argv[1:2] == ["simulator"]:  # the counting simulator, started by the bench itself
-        simulator_cli.main(sys.argv[2:], simulator_class=CountingSimulator)
+        simulator_cli.main(sys.argv[2:], simulator_class=stack.CountingSimulator)
         return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,16 +151,19 @@ def main():
     )
     sub.add_parser("report", help="rewrite bench/performance.md from bench/results.json")
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the bench")
-    parser.add_argument("--reset", action="store_true", help=f"drop and recreate {DATABASE}")
+    parser.add_argument("--reset", action="store_true", help=f"drop and recreate {stack.DATABASE}")
     parser.add_argument(
-        "--output", help=f"the results file to write, or to read with report ({RESULTS_FILE})"
+        "--output",
+        help=f"the results file to write, or to read with report ({report.RESULTS_FILE})",
     )
     args = parser.parse_args()
     if args.command == "report":
-        write_performance_md(json.loads(Path(args.output or RESULTS_FILE).read_text()))
-        print(f"wrote {PERFORMANCE_MD}; now run python3 tools/gen_readme.py for README.rst")
+        report.write_performance_md(
+            json.loads(Path(args.output or report.RESULTS_FILE).read_text())
+        )
+        print(f"wrote {report.PERFORMANCE_MD}; now run python3 tools/gen_readme.py for README.rst")
         return 0
-    return run(args)
+    return main_run(args)
 
 
 if __name__ == "__main__":

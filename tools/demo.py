@@ -12,16 +12,8 @@ from pathlib import Path
 if not __package__:  # run as a script: the tools package, from the repository's root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.kit.database import (
-    create_database,
-    database_exists,
-    dropdb,
-    install_modules,
-    run_shell_script,
-    run_steps,
-)
+from tools.kit import database, processes
 from tools.kit.odoo import runtime_env
-from tools.kit.processes import OdooServer, Processes
 from tools.kit.simulator import start_simulator
 
 DATABASE = "pos_compago_demo"
@@ -34,25 +26,17 @@ DATA_SCRIPT = Path(__file__).resolve().parent / "demo_data.py"
 
 def prepare_database(env, simulator_url, log_file):
     print(f"[demo] creating the database {DATABASE} (a few minutes, once; log: {log_file})")
-    steps = [
-        create_database(
-            env,
-            DATABASE,
-            *("--country", "MX", "--language", "es_MX"),
-            *("--username", "admin", "--password", "admin"),
-        ),
-        install_modules(env, DATABASE, "pos_compago"),
-    ]
+    init = ("--country", "MX", "--language", "es_MX", "--username", "admin", "--password", "admin")
     variables = {
         "DEMO_SIMULATOR_URL": simulator_url,
         "DEMO_API_KEY": API_KEY,
         "DEMO_TERMINALS": ",".join(TERMINALS),
     }
     try:
-        run_steps(steps, log_file)
-        run_shell_script(env, DATABASE, DATA_SCRIPT.read_text(), log_file, variables)
+        database.new_database(
+            env, DATABASE, log_file, init, ["pos_compago"], DATA_SCRIPT.read_text(), variables
+        )
     except RuntimeError:
-        dropdb(env, DATABASE)  # never leave a half-made demo database behind
         sys.exit(f"[demo] the database could not be prepared: see {log_file}")
 
 
@@ -63,36 +47,36 @@ def main():
     env = runtime_env()
     signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    processes = Processes()
+    children = processes.Processes()
     try:
-        run_demo(env, args.reset, processes)
+        run_demo(env, args.reset, children)
     except KeyboardInterrupt:
         pass
     finally:
-        processes.close()
+        children.close()
         print("[demo] stopped")
 
 
-def run_demo(env, reset, processes):
+def run_demo(env, reset, children):
     """Start the simulator and Odoo (creating the database if needed), then wait for Ctrl-C."""
     log_dir = Path(env["POS_COMPAGO_CACHE"]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     simulator_log = log_dir / "demo-simulator.log"
     try:
         simulator = start_simulator(
-            processes, simulator_log, API_KEY, TERMINALS, port=SIMULATOR_PORT
+            children, simulator_log, API_KEY, TERMINALS, port=SIMULATOR_PORT
         )
     except RuntimeError:
         sys.exit(f"[demo] the Compago simulator did not start: see {simulator_log}")
 
-    if reset and database_exists(env, DATABASE):
-        dropdb(env, DATABASE)
-    if not database_exists(env, DATABASE):
+    if reset:
+        database.dropdb(env, DATABASE)
+    if not database.database_exists(env, DATABASE):
         prepare_database(env, simulator.url, log_dir / "demo-setup.log")
 
     log_file = log_dir / "demo-odoo.log"
-    odoo = OdooServer(
-        processes,
+    odoo = processes.OdooServer(
+        children,
         env,
         DATABASE,
         log_file,

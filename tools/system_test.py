@@ -177,6 +177,10 @@ def stop_stack(stack):
         stack["simulator"].stop()
 
 
+def parts(stack):
+    return stack["env"], stack["simulator"], stack["server"], stack["register"]
+
+
 def new_uuid():
     return str(uuid.uuid4())
 
@@ -271,12 +275,7 @@ def test_a_create_cut_short_by_a_restart(stack):
 def test_two_creates_of_one_line_at_the_same_moment(stack):
     """Two tabs (a double click, a retried request) create the same payment line at the same
     instant against two workers: one intent at Compago, one attempt, both tabs follow it."""
-    env, simulator, server, register = (
-        stack["env"],
-        stack["simulator"],
-        stack["server"],
-        stack["register"],
-    )
+    env, simulator, server, register = parts(stack)
     payment_uuid = new_uuid()
     creates_before = len([e for e in simulator.requests_log() if e["operation"] == "create"])
     errors_before = len(log_lines(server, " ERROR "))
@@ -361,12 +360,7 @@ def test_two_tabs_polling_the_same_intent_at_the_same_moment(stack):
 def test_a_claim_racing_another_worker_logs_no_error(stack):
     """Another worker takes the poll slot while this one is claiming it: the caller gets the
     stored state, Compago no call, and the server log no error."""
-    env, simulator, server, register = (
-        stack["env"],
-        stack["simulator"],
-        stack["server"],
-        stack["register"],
-    )
+    env, simulator, server, register = parts(stack)
     payment_uuid = new_uuid()
     created = register.create(payment_uuid)
     register.status(reference=created["reference"])  # the first poll creates the slot's row

@@ -32,6 +32,9 @@ class MarkedRegister(Register):
     def __init__(self, base_url, ids, cookies=None):
         super().__init__(base_url, DATABASE, CASHIER, ids, cookies)
 
+    def tab(self):
+        return type(self)(self.base_url, self.ids, self.http.cookies)
+
     def marked(self, route, tag, **params):
         marker = new_marker(tag)
         answer, seconds = self.post(f"{self.base_url}{route}?bench={marker}", params)

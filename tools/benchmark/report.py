@@ -14,6 +14,20 @@ from tools.kit.register import POLL_INTERVAL
 
 RESULTS_FILE = REPO_DIR / "bench" / "results.json"
 PERFORMANCE_MD = REPO_DIR / "bench" / "performance.md"
+LOAD_HEADER = (
+    "registers | req/s | client ms p50 / p95 | server ms p50 / p95 | errors"
+    " | Compago GETs/intent/min | CPU cores: Odoo / PostgreSQL / simulator / bench"
+    " | machine CPU busy"
+)
+PEER_HEADER = (
+    "poll | tabs | polls | queries | server ms p50 / p95"
+    " | without the provider p50 / p95 | vs empty route (p50)"
+    " | provider calls/intent/min"
+)
+CAPACITY_HEADER = (
+    "route | registers | req/s | client ms p50 / p95 | errors | passed"
+    " | CPU cores: Odoo / PostgreSQL / simulator / bench | machine CPU busy"
+)
 
 
 def machine():
@@ -104,9 +118,10 @@ def targets(results):
     return checks
 
 
-def markdown_table(rows):
-    """``rows`` (the header first) as the lines of a Markdown table, columns padded."""
-    rows = [[str(cell) for cell in row] for row in rows]
+def markdown_table(header, rows):
+    """``rows`` under ``header`` (its titles joined by " | ") as the lines of a Markdown table,
+    columns padded."""
+    rows = [header.split(" | "), *([str(cell) for cell in row] for row in rows)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
@@ -133,7 +148,7 @@ def cpu_columns(row):
 
 def table(results):
     pr = results["per_request"]
-    rows = [("request", "queries", "rows written", "server ms (median / p95)")]
+    rows = []
     labels = {
         "empty_route": "empty JSON-RPC route (baseline)",
         "poll_unchanged_throttled": "status poll, unchanged, no Compago call",
@@ -154,7 +169,7 @@ def table(results):
         if entry.get("server_minus_compago_ms"):
             timing += f" (without Compago: {median_p95(entry['server_minus_compago_ms'], 2)})"
         rows.append((label, q, f"{entry.get('rows_written_per_call', 0):g}", timing))
-    return markdown_table(rows)
+    return markdown_table("request | queries | rows written | server ms (median / p95)", rows)
 
 
 def other_lines(results):
@@ -185,18 +200,7 @@ def other_lines(results):
         f"{detection['detected']}/{detection['payments']} payments: p50 {detection['p50']} s, "
         f"p95 {detection['p95']} s, max {detection['max']} s.",
     ]
-    load_rows = [
-        (
-            "registers",
-            "req/s",
-            "client ms p50 / p95",
-            "server ms p50 / p95",
-            "errors",
-            "Compago GETs/intent/min",
-            "CPU cores: Odoo / PostgreSQL / simulator / bench",
-            "machine CPU busy",
-        )
-    ]
+    load_rows = []
     for load in results["load"]:
         load_rows.append(
             (
@@ -214,7 +218,7 @@ def other_lines(results):
     memory = results["memory"]
     return (
         lines,
-        markdown_table(load_rows),
+        markdown_table(LOAD_HEADER, load_rows),
         (
             f"- Peak RSS of an Odoo HTTP worker during the load: {memory['peak_worker_rss_mb']} MB "
             f"(whole server: {memory['peak_server_rss_mb']} MB)."
@@ -227,18 +231,7 @@ def peer_table(results):
     peer = results.get("peer")
     if not peer:
         return []
-    rows = [
-        (
-            "poll",
-            "tabs",
-            "polls",
-            "queries",
-            "server ms p50 / p95",
-            "without the provider p50 / p95",
-            "vs empty route (p50)",
-            "provider calls/intent/min",
-        )
-    ]
+    rows = []
     names = {"pos_compago": "pos_compago status route", "peer": "peer: call_kw asking each time"}
     for row in peer["rows"]:
         rows.append(
@@ -253,25 +246,14 @@ def peer_table(results):
                 row["provider_calls_per_intent_per_minute"],
             )
         )
-    return markdown_table(rows)
+    return markdown_table(PEER_HEADER, rows)
 
 
 def capacity_table(results):
     capacity = results.get("capacity")
     if not capacity:
         return []
-    rows = [
-        (
-            "route",
-            "registers",
-            "req/s",
-            "client ms p50 / p95",
-            "errors",
-            "passed",
-            "CPU cores: Odoo / PostgreSQL / simulator / bench",
-            "machine CPU busy",
-        )
-    ]
+    rows = []
     for row in sorted(capacity["rows"], key=lambda row: (row["route"], row["registers"])):
         rows.append(
             (
@@ -285,7 +267,7 @@ def capacity_table(results):
                 f"{row.get('machine_cpu_busy_pct')} %",
             )
         )
-    return markdown_table(rows)
+    return markdown_table(CAPACITY_HEADER, rows)
 
 
 def capacity_line(results):

@@ -10,15 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from tools.compago_simulator import CompagoSimulator
-from tools.kit.database import (
-    connect,
-    create_database,
-    database_exists,
-    dropdb,
-    install_modules,
-    run_shell_script,
-    run_steps,
-)
+from tools.kit import database
 from tools.kit.odoo import REPO_DIR, odoo_command, runtime_env
 from tools.kit.processes import OdooServer, Processes
 from tools.kit.simulator import start_simulator
@@ -204,34 +196,34 @@ def ensure_database(env, stack, reset):
     state_file = Path(env["POS_COMPAGO_CACHE"]) / f"{DATABASE}.json"
     setup_log = stack.log_dir / "setup.log"
     modules = ("pos_compago", "pos_compago_bench")
-    if reset and database_exists(env, DATABASE):
-        dropdb(env, DATABASE)
-    if not database_exists(env, DATABASE):
+    if reset:
+        database.dropdb(env, DATABASE)
+    if not database.database_exists(env, DATABASE):
         log(f"creating the database {DATABASE} (a few minutes, once)")
-        run_steps(
-            [
-                create_database(env, DATABASE, "--country", "MX"),
-                install_modules(env, DATABASE, *modules),
-            ],
-            setup_log,
-        )
         variables = {
             "BENCH_API_KEY": API_KEY,
             "BENCH_CASHIER": CASHIER,
             "BENCH_SIMULATOR_URL": stack.simulator_url,
         }
-        data = run_shell_script(
-            env, DATABASE, DATA_SCRIPT, setup_log, variables, marker="BENCH_DATA"
+        data = database.new_database(
+            env,
+            DATABASE,
+            setup_log,
+            ["--country", "MX"],
+            modules,
+            DATA_SCRIPT,
+            variables,
+            "BENCH_DATA",
         )
         state_file.write_text(json.dumps({**data, "source": source_hash()}))
     state = json.loads(state_file.read_text())
     if state["source"] != source_hash():
         log("pos_compago changed since the last bench: updating the modules")
         upgrade = odoo_command(env, DATABASE, *modules, subcommand=("module", "upgrade"))
-        run_steps([upgrade], setup_log)
+        database.run_steps([upgrade], setup_log)
         state["source"] = source_hash()
         state_file.write_text(json.dumps(state))
-    with connect(env, DATABASE) as db, db.cursor() as cr:
+    with database.connect(env, DATABASE) as db, db.cursor() as cr:
         cr.execute(
             "UPDATE payment_provider SET compago_base_url = %s, compago_api_key = %s,"
             " state = 'test' WHERE id = %s",
@@ -250,7 +242,7 @@ def ensure_database(env, stack, reset):
 
 def hold_poll_slot(env, reference):
     """Take the poll slot of the intent ``reference`` for an hour (bench set-up, not measured)."""
-    with connect(env, DATABASE) as db, db.cursor() as cr:
+    with database.connect(env, DATABASE) as db, db.cursor() as cr:
         cr.execute(
             """INSERT INTO compago_poll_slot (transaction_id, polled_at)
                SELECT id, (now() AT TIME ZONE 'UTC') + interval '1 hour'

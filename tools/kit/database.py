@@ -73,16 +73,6 @@ def run_steps(commands, log_path, timeout=1800):
             raise RuntimeError(f"{shlex.join(command[1:4])}... failed: see {log_path}")
 
 
-def create_database(env, database, *options):
-    """The ``odoo-bin db init`` command of a new database (``options``: ``--country MX``...)."""
-    return odoo_command(env, database, "init", database, *options, subcommand=("db",))
-
-
-def install_modules(env, database, *modules):
-    """The ``odoo-bin module install`` command of ``modules`` in ``database``."""
-    return odoo_command(env, database, *modules, subcommand=("module", "install"))
-
-
 def run_shell_script(env, database, script, log_path, variables, marker=None, timeout=600):
     """Run the Python ``script`` with ``odoo-bin shell`` in ``database``, with ``variables`` in
     its environment and its output appended to ``log_path``. With ``marker``, return the JSON the
@@ -107,3 +97,20 @@ def run_shell_script(env, database, script, log_path, variables, marker=None, ti
     if not match:
         raise RuntimeError(f"the data script printed no {marker} in {database}: see {log_path}")
     return json.loads(match[1])
+
+
+def new_database(env, database, log_path, init_options, modules, script, variables, marker=None):
+    """Create ``database`` (``odoo-bin db init`` with ``init_options``, such as ``--country
+    MX``), install ``modules`` and run the data ``script`` there (see :func:`run_shell_script`,
+    which returns what the script printed after ``marker``). A database that fails half-way is
+    dropped; RuntimeError says where the log is."""
+    steps = [
+        odoo_command(env, database, "init", database, *init_options, subcommand=("db",)),
+        odoo_command(env, database, *modules, subcommand=("module", "install")),
+    ]
+    try:
+        run_steps(steps, log_path)
+        return run_shell_script(env, database, script, log_path, variables, marker)
+    except RuntimeError:
+        dropdb(env, database)  # never leave a half-made database behind
+        raise
