@@ -3,7 +3,7 @@
 # database pos_compago_bench (created once, reused), the measurements of tools/bench.py, a table on
 # stdout and bench/results.json. Everything it starts is stopped on exit, Ctrl-C included.
 #
-#   tools/bench.sh            the full bench (about 7 minutes once the database exists)
+#   tools/bench.sh            the full bench (about 15 minutes once the database exists)
 #   tools/bench.sh --quick    small sizes, to try it out
 #   tools/bench.sh --reset    drop and recreate the bench database first
 #   tools/bench.sh report     rewrite bench/performance.md from bench/results.json

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import polib
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from odoo_runner import BRIDGES_DIR, REPO_DIR, odoo_command, process_env, runtime_env
+if not __package__:  # run as a script: the tools package, from the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.kit.odoo import BRIDGES_DIR, REPO_DIR, odoo_command, process_env, runtime_env
 
 LANGUAGES = {"es": "Spanish", "es_MX": "Spanish (MX)"}
 MODULES = {
@@ -32,13 +34,7 @@ MODULES = {
 def export_pot(database, module):
     pot = MODULES[module] / "i18n" / f"{module}.pot"
     command = odoo_command(
-        runtime_env(),
-        database,
-        module,
-        "-o",
-        str(pot),
-        subcommand=("i18n", "export"),
-        extra_addons=[BRIDGES_DIR],
+        runtime_env(), database, module, "-o", str(pot), subcommand=("i18n", "export")
     )
     subprocess.run(command, check=True, env=process_env(), capture_output=True)
     template = polib.pofile(str(pot), wrapwidth=78)

@@ -1,8 +1,8 @@
 """Run Odoo 19 against the private runtime, and judge its logs.
 
-Used by ``tools/test.sh`` (tests, install/uninstall checks), ``tools/pytest.sh`` and
-``tools/demo.py``. Standard library only: it runs under the runtime venv's Python but imports
-nothing from Odoo.
+Used by ``tools/test.sh`` (tests, install/uninstall checks) and ``tools/pytest.sh``; Odoo's
+command line, the runtime and the databases come from the kit (``tools/kit``). It runs under the
+runtime venv's Python but imports nothing from Odoo.
 
 Phases:
 
@@ -18,29 +18,25 @@ Phases:
 """
 
 import argparse
-import os
-import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-# The addons-path entry of the repository's second addon, the kiosk bridge pos_self_order_compago.
-BRIDGES_DIR = REPO_DIR / "bridges"
-LOG_LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+if not __package__:  # run as a script: the tools package, from the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.kit.database import database_exists, dropdb, run_logged
+from tools.kit.odoo import (
+    free_port,
+    judge_log,
+    odoo_command,
+    process_env,
+    runtime_env,
+    write_config,
 )
-RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
-SKIPPED_LINE = re.compile(r" INFO \S+ \S+: skipped (?P<test>\S+)")
-# WARNING/ERROR lines that are not ours to fix. Each needs a reason.
-IGNORED_LOG_PATTERNS = [
-    # Odoo's own notice when a database is created without a chart of accounts; harmless here.
-    re.compile(r"No chart of account|no chart template"),
-]
+
 # Options of pytest whose value is the next argument: that value is not a path to rewrite.
 PYTEST_OPTIONS_WITH_VALUE = {
     "-k",
@@ -60,141 +56,6 @@ PYTEST_OPTIONS_WITH_VALUE = {
     "--rootdir",
     "--confcutdir",
 }
-
-
-def runtime_env():
-    """The variables printed by ``tools/runtime.sh env``."""
-    output = subprocess.run(
-        ["bash", str(REPO_DIR / "tools" / "runtime.sh"), "env"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(env, database, http_port=None, logfile=None, extra_addons=()):
-    """Write the Odoo configuration file of ``database`` in the cache; return its path.
-
-    :param extra_addons: more addons-path entries after the runtime's (the runtime's addons
-        directory already links every addon of bridges/).
-    """
-    path = Path(env["POS_COMPAGO_CACHE"]) / f"odoo-{database}.conf"
-    addons_path = ",".join([env["ADDONS_PATH"], *(str(entry) for entry in extra_addons)])
-    lines = [
-        "[options]",
-        f"addons_path = {addons_path}",
-        f"db_host = {env['PG_HOST']}",
-        f"db_port = {env['PG_PORT']}",
-        f"db_user = {env['PG_USER']}",
-        f"db_password = {env['PG_PASSWORD']}",
-        f"db_name = {database}",
-        f"dbfilter = ^{re.escape(database)}$",
-        "max_cron_threads = 0",
-        f"data_dir = {env['POS_COMPAGO_CACHE']}/filestore",
-        f"http_port = {http_port or free_port()}",
-        "http_interface = 127.0.0.1",
-    ]
-    if logfile:
-        lines.append(f"logfile = {logfile}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def odoo_command(env, database, *extra, http_port=None, subcommand=(), extra_addons=()):
-    odoo_bin = [f"{env['VENV']}/bin/python", f"{env['ODOO_SRC']}/odoo-bin", *subcommand]
-    config = write_config(env, database, http_port, extra_addons=extra_addons)
-    return [*odoo_bin, "-c", str(config), *extra]
-
-
-def process_env():
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-    env.pop("PYTHONPATH", None)
-    return env
-
-
-def run_logged(command, log_path, timeout):
-    """Run ``command`` with its output in ``log_path``; return its exit code."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        try:
-            return subprocess.run(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=process_env(),
-                timeout=timeout,
-                check=False,
-            ).returncode
-        except subprocess.TimeoutExpired:
-            log.write(f"\n[runner] timed out after {timeout} s\n")
-            return 124
-
-
-def judge_log(log_path):
-    """Return (problems, results): log lines at WARNING or above that are not ignored, and the
-    test counts (failed, errors, run, skipped) when the log holds a test report."""
-    problems = []
-    failed = errors = run = skipped = 0
-    has_report = False
-    for line in log_path.read_text(errors="replace").splitlines():
-        match = LOG_LINE.match(line)
-        if (
-            match
-            and match["level"] in ("WARNING", "ERROR", "CRITICAL")
-            and not any(pattern.search(line) for pattern in IGNORED_LOG_PATTERNS)
-        ):
-            problems.append(line)
-        if SKIPPED_LINE.search(line):
-            skipped += 1
-        result = RESULT_LINE.search(line)
-        if result:
-            has_report = True
-            failed += int(result[1])
-            errors += int(result[2])
-            run += int(result[3])
-    return problems, (failed, errors, run, skipped) if has_report else None
-
-
-def wait_for_http(url, timeout=120):
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.5)
-    return False
-
-
-def run_pg_client(env, program, *args):
-    """Run a PostgreSQL client program against the private cluster, as Odoo's role."""
-    return subprocess.run(
-        [program, "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dict(
-            process_env(), PGPASSWORD=env["PG_PASSWORD"], PGOPTIONS="-c client_min_messages=warning"
-        ),
-    )
-
-
-def database_exists(env, database):
-    query = f"SELECT 1 FROM pg_database WHERE datname = '{database}'"
-    return run_pg_client(env, "psql", "-d", "postgres", "-tAc", query).stdout.strip() == "1"
-
-
-def dropdb(env, database):
-    run_pg_client(env, "dropdb", "--if-exists", database)
 
 
 def addon_dir(env, addon):
@@ -375,13 +236,6 @@ def main():
         help="pytest: install on a new database, update the existing one, or neither",
     )
     parser.add_argument("--junit", type=Path, help="pytest: where to write the junit XML")
-    parser.add_argument(
-        "--extra-addons-path",
-        action="append",
-        default=[],
-        type=Path,
-        help="an addons-path entry after the runtime's (repeatable)",
-    )
     parser.add_argument("--timeout", type=int, default=3600)
     parser.add_argument("--counts", type=Path, help="where to write 'run failed skipped'")
     parser.add_argument(
@@ -394,7 +248,6 @@ def main():
     args = parser.parse_args(argv[: len(argv) - len(pytest_args) - ("--" in argv)])
     args.pytest_args = pytest_args  # pytest: the arguments after --
     env = runtime_env()
-    extra_addons = [path.resolve() for path in args.extra_addons_path]
 
     if args.phase == "pytest":
         sys.exit(run_pytest(env, args))
@@ -412,18 +265,11 @@ def main():
             "--stop-after-init",
             "--log-level=info",
             http_port=free_port(),
-            extra_addons=extra_addons,
         )
         code = run_logged(command, args.log, args.timeout)
     elif args.phase == "reinstall":
         modules = (args.modules or args.addon).split(",")
-        uninstall = odoo_command(
-            env,
-            args.database,
-            *modules,
-            subcommand=("module", "uninstall"),
-            extra_addons=extra_addons,
-        )
+        uninstall = odoo_command(env, args.database, *modules, subcommand=("module", "uninstall"))
         code = run_logged(uninstall, args.log, 900)
         if code == 0:
             reinstall = odoo_command(
@@ -432,7 +278,6 @@ def main():
                 "-i",
                 ",".join(modules),
                 "--stop-after-init",
-                extra_addons=extra_addons,
             )
             code = run_logged(reinstall, args.log.with_suffix(".reinstall.log"), 900)
     else:

@@ -5,7 +5,8 @@
 
 Drives Chromium through the DevTools protocol (websocket-client, in the runtime venv): logs in as
 each role, opens the pages the README shows, and saves PNGs. It changes nothing in the database
-except what a user would: the cashier's screenshots take a real payment on the simulator.
+except what a user would: the cashier's screenshots take a real payment on the simulator, through
+the kit's simulator client (``tools/kit``).
 """
 
 import argparse
@@ -14,6 +15,7 @@ import itertools
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -21,7 +23,12 @@ from pathlib import Path
 
 import websocket
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+if not __package__:  # run as a script: the tools package, from the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.kit.odoo import REPO_DIR, free_port
+from tools.kit.simulator import SimulatorClient
+
 CHROMIUM_FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -40,7 +47,7 @@ class Browser:
 
     def __init__(self):
         self.profile = tempfile.mkdtemp(prefix="pos-compago-shots-")
-        port = 9333
+        port = free_port()
         self.process = subprocess.Popen(
             [
                 shutil.which("chromium") or "chromium",
@@ -231,15 +238,8 @@ def take_cashier_screenshots(browser, base_url, simulator_url, out):
 
 def approve_pending_intent(simulator_url):
     """Play the terminal: approve the newest pending intent on the simulator."""
-    with urllib.request.urlopen(f"{simulator_url}/_sim/intents", timeout=5) as answer:
-        intents = [i for i in json.load(answer) if i["status"] == "PENDING" and not i["expired"]]
-    request = urllib.request.Request(
-        f"{simulator_url}/_sim/intents/{intents[0]['id']}/approve",
-        data=b"{}",
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=5).close()
+    simulator = SimulatorClient(simulator_url)
+    simulator.approve(simulator.pending_intents()[0]["id"])
 
 
 def take_accountant_screenshots(browser, base_url, out):

@@ -19,15 +19,12 @@ created here when missing) and adds a Mexican company, a register and a cashier 
 
 Run by ``tools/test.sh`` after the Odoo tests, with the runtime venv's Python (requests and
 psycopg2 come with Odoo). A plain script, not a pytest module: pytest would import the addon's
-``__init__.py`` on the way, which needs a running Odoo.
+``__init__.py`` on the way, which needs a running Odoo. Odoo, the database and the register come
+from the kit (``tools/kit``); the simulator runs in this process.
 """
 
 import argparse
-import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -35,30 +32,20 @@ import traceback
 import uuid
 from pathlib import Path
 
-import psycopg2
-import requests
+if not __package__:  # run as a script: the tools package, from the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TOOLS_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS_DIR))
-
-from compago_simulator import CompagoSimulator  # noqa: E402
-from odoo_runner import (  # noqa: E402
-    database_exists,
-    free_port,
-    judge_log,
-    odoo_command,
-    process_env,
-    run_logged,
-    runtime_env,
-    wait_for_http,
-)
+from tools.compago_simulator import CompagoSimulator
+from tools.kit.database import connect, database_exists, run_logged, run_shell_script
+from tools.kit.odoo import judge_log, odoo_command, runtime_env
+from tools.kit.processes import OdooServer, Processes, stop_on_sigterm
+from tools.kit.register import POLL_INTERVAL, Register
 
 DATABASE = os.environ.get("SYSTEM_TEST_DB", "pos_compago_test_demo")
 LOG_DIR = Path(os.environ.get("SYSTEM_TEST_LOG_DIR", "/tmp/pos_compago-system-test"))
 API_KEY = "system-test-key"
 TERMINAL = "CPG-SYS-1"
 CASHIER = "compago_cashier"
-POLL_INTERVAL = 3.0  # the register's poll cadence and the server's poll slot
 START_TIMEOUT = 180
 
 # Run by `odoo-bin shell` in the database: a Mexican company with the Compago provider pointing at
@@ -137,106 +124,6 @@ print("SYSTEM_TEST_DATA=" + json.dumps({
 """
 
 
-class OdooServer:
-    """Odoo with two workers on a free loopback port, started and killed like a real server."""
-
-    def __init__(self, env, database, log_file):
-        self.env = env
-        self.database = database
-        self.log_file = log_file
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = None
-
-    def start(self):
-        command = odoo_command(
-            self.env,
-            self.database,
-            "--workers=2",
-            "--max-cron-threads=0",
-            # Not Odoo's default 8072: another checkout's test may be running on this machine.
-            f"--gevent-port={free_port()}",
-            f"--logfile={self.log_file}",
-            http_port=self.port,
-        )
-        self.process = subprocess.Popen(
-            command,
-            env=process_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        if not wait_for_http(f"{self.url}/web/login", timeout=START_TIMEOUT):
-            self.stop()
-            raise RuntimeError(f"Odoo did not start; see {self.log_file}")
-
-    def kill(self):
-        """Kill the server and its workers at once, as a crash or a power cut would."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-class Register:
-    """A cashier's browser tab: a logged-in HTTP session calling the three routes."""
-
-    def __init__(self, server, data, cookies=None):
-        self.server = server
-        self.data = data
-        self.http = requests.Session()
-        if cookies:
-            self.http.cookies.update(cookies)
-
-    def login(self):
-        answer = self.call(
-            "/web/session/authenticate",
-            db=self.server.database,
-            login=CASHIER,
-            password=CASHIER,
-        )
-        assert answer.get("result"), answer
-
-    def call(self, route, **params):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
-        response = self.http.post(f"{self.server.url}{route}", json=payload, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def create(self, payment_uuid, amount=250.0):
-        answer = self.call(
-            "/pos_compago/intent/create",
-            payment_method_id=self.data["method_id"],
-            pos_session_id=self.data["session_id"],
-            pos_order_ref="Pedido sistema 0001",
-            payment_uuid=payment_uuid,
-            amount=amount,
-        )
-        assert "error" not in answer, answer
-        return answer["result"]
-
-    def status(self, **params):
-        answer = self.call("/pos_compago/intent/status", **params)
-        assert "error" not in answer, answer
-        return answer["result"]
-
-    def poll_until(self, states, timeout=20, **params):
-        """Poll every 3 s after each answer, as the register does, until a state in ``states``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = self.status(**params)
-            if result["state"] in states or time.monotonic() > deadline:
-                return result
-            time.sleep(POLL_INTERVAL)
-
-
 def prepare_database(env, simulator, update=False):
     if not database_exists(env, DATABASE):
         # tools/test.sh normally leaves it behind; build it the same way otherwise.
@@ -249,66 +136,57 @@ def prepare_database(env, simulator, update=False):
         command = odoo_command(env, DATABASE, "-u", "pos_compago", "--stop-after-init")
         code = run_logged(command, LOG_DIR / "system-update.log", 1200)
         assert code == 0, f"cannot update pos_compago in {DATABASE}; see {LOG_DIR}"
-    shell = odoo_command(env, DATABASE, "--no-http", "--log-level=warn", subcommand=("shell",))
-    result = subprocess.run(
-        shell,
-        input=PREPARE_SCRIPT,
-        text=True,
-        capture_output=True,
-        timeout=600,
-        check=False,
-        env=dict(
-            process_env(),
-            SYSTEM_TEST_SIMULATOR_URL=simulator.url,
-            SYSTEM_TEST_API_KEY=API_KEY,
-            SYSTEM_TEST_TERMINAL=TERMINAL,
-            SYSTEM_TEST_CASHIER=CASHIER,
-        ),
+    return run_shell_script(
+        env,
+        DATABASE,
+        PREPARE_SCRIPT,
+        LOG_DIR / "system-prepare.log",
+        {
+            "SYSTEM_TEST_SIMULATOR_URL": simulator.url,
+            "SYSTEM_TEST_API_KEY": API_KEY,
+            "SYSTEM_TEST_TERMINAL": TERMINAL,
+            "SYSTEM_TEST_CASHIER": CASHIER,
+        },
+        marker="SYSTEM_TEST_DATA",
     )
-    (LOG_DIR / "system-prepare.log").write_text(result.stdout + result.stderr)
-    match = re.search(r"^SYSTEM_TEST_DATA=(.+)$", result.stdout, re.MULTILINE)
-    assert match, f"preparing {DATABASE} failed; see {LOG_DIR / 'system-prepare.log'}"
-    return json.loads(match[1])
 
 
 def start_stack(stack, update=False):
     """Start the simulator, prepare the database, start Odoo and log the cashier in; fills
     ``stack`` as it goes so that ``stop_stack`` stops whatever was started."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / "system-prepare.log").unlink(missing_ok=True)
     env = stack["env"] = runtime_env()
     simulator = stack["simulator"] = CompagoSimulator(api_key=API_KEY, terminals=[TERMINAL])
     simulator.start()
-    server = stack["server"] = OdooServer(env, DATABASE, LOG_DIR / "system-odoo.log")
+    processes = stack["processes"] = Processes()
+    server = stack["server"] = OdooServer(
+        processes, env, DATABASE, LOG_DIR / "system-odoo.log", workers=2, timeout=START_TIMEOUT
+    )
     server.log_file.unlink(missing_ok=True)
     data = prepare_database(env, simulator, update)
     server.start()
-    register = stack["register"] = Register(server, data)
+    register = stack["register"] = Register(server.url, DATABASE, CASHIER, data)
     register.login()
 
 
 def stop_stack(stack):
-    if stack.get("server"):
-        stack["server"].stop()
+    if stack.get("processes"):
+        stack["processes"].close()
     if stack.get("simulator"):
         stack["simulator"].stop()
+
+
+def parts(stack):
+    return stack["env"], stack["simulator"], stack["server"], stack["register"]
 
 
 def new_uuid():
     return str(uuid.uuid4())
 
 
-def db_connect(env):
-    return psycopg2.connect(
-        host=env["PG_HOST"],
-        port=env["PG_PORT"],
-        user=env["PG_USER"],
-        password=env["PG_PASSWORD"],
-        dbname=DATABASE,
-    )
-
-
 def transactions_of(env, payment_uuid):
-    with db_connect(env) as connection, connection.cursor() as cr:
+    with connect(env, DATABASE) as connection, connection.cursor() as cr:
         cr.execute(
             "SELECT id, reference, state, provider_reference FROM payment_transaction"
             " WHERE compago_pos_payment_uuid = %s ORDER BY id",
@@ -397,17 +275,12 @@ def test_a_create_cut_short_by_a_restart(stack):
 def test_two_creates_of_one_line_at_the_same_moment(stack):
     """Two tabs (a double click, a retried request) create the same payment line at the same
     instant against two workers: one intent at Compago, one attempt, both tabs follow it."""
-    env, simulator, server, register = (
-        stack["env"],
-        stack["simulator"],
-        stack["server"],
-        stack["register"],
-    )
+    env, simulator, server, register = parts(stack)
     payment_uuid = new_uuid()
     creates_before = len([e for e in simulator.requests_log() if e["operation"] == "create"])
     errors_before = len(log_lines(server, " ERROR "))
     simulator.fail_next("delay", seconds=1, paths=["create"])
-    tabs = [Register(server, register.data, register.http.cookies) for _index in range(4)]
+    tabs = [register.tab() for _index in range(4)]
     barrier = threading.Barrier(len(tabs))
     answers, failures = [], []
 
@@ -449,7 +322,7 @@ def test_two_tabs_polling_the_same_intent_at_the_same_moment(stack):
     simulator, server, register = stack["simulator"], stack["server"], stack["register"]
     payment_uuid = new_uuid()
     created = register.create(payment_uuid)
-    tabs = [Register(server, register.data, register.http.cookies) for _index in range(4)]
+    tabs = [register.tab() for _index in range(4)]
     bursts = 4
     answers, failures = [], []
 
@@ -487,12 +360,7 @@ def test_two_tabs_polling_the_same_intent_at_the_same_moment(stack):
 def test_a_claim_racing_another_worker_logs_no_error(stack):
     """Another worker takes the poll slot while this one is claiming it: the caller gets the
     stored state, Compago no call, and the server log no error."""
-    env, simulator, server, register = (
-        stack["env"],
-        stack["simulator"],
-        stack["server"],
-        stack["register"],
-    )
+    env, simulator, server, register = parts(stack)
     payment_uuid = new_uuid()
     created = register.create(payment_uuid)
     register.status(reference=created["reference"])  # the first poll creates the slot's row
@@ -501,8 +369,7 @@ def test_a_claim_racing_another_worker_logs_no_error(stack):
     errors_before = len(log_lines(server, " ERROR "))
     gets_before = len(gets_of(simulator, created["intent_id"]))
 
-    other_worker = db_connect(env)
-    try:
+    with connect(env, DATABASE, autocommit=False) as other_worker:
         with other_worker.cursor() as cr:
             # The other worker's claim, not yet committed: it holds the slot's row.
             cr.execute(
@@ -521,8 +388,6 @@ def test_a_claim_racing_another_worker_logs_no_error(stack):
             time.sleep(1.0)  # the caller now waits for the row
         other_worker.commit()
         caller.join(timeout=30)
-    finally:
-        other_worker.close()
 
     assert "error" not in answer, answer
     assert answer["result"]["state"] == "pending"
@@ -555,11 +420,7 @@ def main():
     args = parser.parse_args()
     started = time.monotonic()
     stack, failed = {}, []
-
-    def interrupted(*_args):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
+    stop_on_sigterm()
     try:
         start_stack(stack, args.update)
         for test in TESTS:

@@ -1,9 +1,9 @@
 """Run the simulator tests without Odoo.
 
 pytest imports the ``__init__.py`` of every package on the way to a test module, and the addon's
-root package needs a running Odoo. These tests only need ``tools/compago_simulator.py``: the
-repository root and ``tools/`` are collected as plain directories, and ``tools/`` is put on
-``sys.path``.
+root package needs a running Odoo. These tests only need the simulator (``tools/simulator``): the
+repository root and ``tools/`` are collected as plain directories, and the repository root is put
+on ``sys.path``, so that the tests import ``tools.compago_simulator`` as the dev scripts do.
 """
 
 import sys
@@ -14,7 +14,7 @@ import pytest
 TOOLS_DIR = Path(__file__).resolve().parents[1]
 ADDON_PACKAGES = {TOOLS_DIR, TOOLS_DIR.parent}
 
-sys.path.insert(0, str(TOOLS_DIR))
+sys.path.insert(0, str(TOOLS_DIR.parent))
 
 
 class _AddonPackagesAsDirectories:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from compago_simulator import CompagoSimulator, SimulatorError, is_loopback
 from werkzeug.test import Client
+
+from tools.compago_simulator import CompagoSimulator, SimulatorError, is_loopback
 
 API_KEY = "test-key"
 TERMINALS = ["CPG-T1", "CPG-T2"]
@@ -822,7 +823,14 @@ def test_cli_help_documents_every_flag():
         text=True,
         timeout=30,
     )
-    for flag in ("--host", "--port", "--api-key", "--terminal", "--ttl-seconds"):
+    for flag in (
+        "--host",
+        "--port",
+        "--api-key",
+        "--terminal",
+        "--ttl-seconds",
+        "--no-request-log",
+    ):
         assert flag in result.stdout
 
 

@@ -1,1 +1,1 @@
-from . import payment_provider
+from . import payment_provider, pos_payment_method
