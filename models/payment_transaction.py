@@ -3,9 +3,11 @@ and cancelled here, and Compago's answers mapped onto Odoo's states. The registe
 routes and their payload) is in payment_transaction_pos.py; the back office in
 payment_transaction_reconciliation.py."""
 
+import time
+
 import psycopg2
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import format_datetime, mute_logger
 
@@ -21,8 +23,8 @@ _logger = get_payment_logger(__name__)
 
 class CompagoLineBusy(Exception):
     """Another request created an attempt at the same moment: for the same payment line, or
-    under the same reference (another line of the order, in the same second). Its snapshot could
-    not see that attempt: the caller starts over in a new one."""
+    under the same reference (another line of the order, in the same millisecond). Its snapshot
+    could not see that attempt: the caller starts over in a new one."""
 
 
 # Unique constraints a concurrent attempt can hit (see CompagoLineBusy).
@@ -132,14 +134,14 @@ class PaymentTransaction(models.Model):
         """
         config = pos_session.config_id
         provider = payment_method.compago_provider_id
-        timestamp = int(fields.Datetime.now().timestamp())
-        prefix = f"{compago_api.sanitize_external_id(order_ref)[:80] or 'POS'}_{timestamp}"
         values = {
             "provider_id": provider.id,
-            "payment_method_id": self.env.ref("payment.payment_method_card").id,
-            "reference": self._compute_reference("compago", prefix=prefix, separator="_"),
-            "amount": config.currency_id.round(amount),
+            "company_id": provider.company_id.id,
+            "payment_method_id": self._compago_xmlid_record("payment.payment_method_card").id,
+            "reference": self._compago_new_reference(order_ref),
+            # The currency before the amount: the ORM rounds the amount with it.
             "currency_id": config.currency_id.id,
+            "amount": config.currency_id.round(amount),
             "partner_id": partner.id,
             "operation": "online_direct",
             "compago_pos_config_id": config.id,
@@ -161,6 +163,14 @@ class PaymentTransaction(models.Model):
             if error.diag.constraint_name not in CONCURRENT_ATTEMPT_CONSTRAINTS:
                 raise
             raise CompagoLineBusy() from error
+
+    @api.model
+    def _compago_new_reference(self, order_ref):
+        """A reference of its own for each attempt, without a query: the order's reference and
+        the time in milliseconds (the unique index settles the impossible tie, see
+        CompagoLineBusy)."""
+        order = compago_api.sanitize_external_id(order_ref)[:80] or "POS"
+        return f"{order}_{time.time_ns() // 1_000_000}"
 
     def _compago_mark_sending(self):
         """Say that the attempt is being sent (again)."""
@@ -193,13 +203,17 @@ class PaymentTransaction(models.Model):
 
         :param bool resend: whether the request was sent before and its answer lost.
         """
-        self._compago_record_create_result(*self._compago_post_intent(), resend)
+        self._compago_record_create_result(
+            *self._compago_post_intent(self._compago_intent_payload()), resend
+        )
 
-    def _compago_send_committed(self, resend=False):
-        """The create route's call (the draft is committed): send the request, then commit what
-        came of it. Never raises: whatever goes wrong leaves the attempt with a reason the
-        register shows, and an intent id Compago gave is never lost to a conflict."""
-        intent, error = self._compago_post_intent()
+    def _compago_commit_and_send(self, resend=False):
+        """The create route's call: commit the attempt, send its request, then commit what came
+        of it. Never raises: whatever goes wrong leaves the attempt with a reason the register
+        shows, and an intent id Compago gave is never lost to a conflict."""
+        payload = self._compago_intent_payload()  # before the commit empties the cache
+        self._compago_commit()
+        intent, error = self._compago_post_intent(payload)
         for _attempt in range(3):
             try:
                 self._compago_record_create_result(intent, error, resend)
@@ -218,12 +232,8 @@ class PaymentTransaction(models.Model):
         )
         self._compago_commit()
 
-    def _compago_post_intent(self):
-        """Ask Compago to create the intent.
-
-        :return: the parsed intent, or the error that prevented it.
-        :rtype: tuple(dict|None, CompagoApiError|None)
-        """
+    def _compago_intent_payload(self):
+        """The body of the request that creates the intent."""
         self.ensure_one()
         payload = {
             "amount": self.currency_id.round(self.amount),
@@ -232,6 +242,16 @@ class PaymentTransaction(models.Model):
         }
         if self.compago_terminal_code:
             payload["terminalCode"] = self.compago_terminal_code
+        return payload
+
+    def _compago_post_intent(self, payload):
+        """Ask Compago to create the intent.
+
+        :param dict payload: the request's body (see _compago_intent_payload).
+        :return: the parsed intent, or the error that prevented it.
+        :rtype: tuple(dict|None, CompagoApiError|None)
+        """
+        self.ensure_one()
         try:
             body = self._send_api_request(
                 "POST", "payment-intent", json=payload, timeout=const.CREATE_TIMEOUT
@@ -436,6 +456,14 @@ class PaymentTransaction(models.Model):
             self.env["pos.payment"].sudo().search(
                 [("uuid", "=", self.compago_pos_payment_uuid)]
             )._compago_link_transactions()
+
+    def _log_received_message(self):
+        """Override of `payment`: a register's Compago payment request is linked to no invoice
+        or payment (the session closing books it), so there is no message to log."""
+        others = self.filtered(
+            lambda tx: tx.provider_code != "compago" or not tx.compago_pos_config_id
+        )
+        return super(PaymentTransaction, others)._log_received_message()
 
     def _post_process(self):
         """Override of `payment`: Compago payments are booked by the POS session closing;

@@ -12,6 +12,7 @@ from odoo.addons.payment.logging import get_payment_logger
 from .. import const
 from . import compago_api
 from .compago_api import CompagoApiError
+from .payment_provider import COMPAGO_REQUEST_FIELDS
 from .payment_transaction import CompagoLineBusy
 
 _logger = get_payment_logger(__name__)
@@ -43,6 +44,14 @@ POS_FIELDS = [
     *(tx_field for _key, _path, tx_field, _field in const.CARD_FIELDS),
 ]
 POS_COLUMNS = SQL(", ").join(SQL.identifier("tx", name) for name in POS_FIELDS)
+# What a refresh reads of the provider and the currency, in the same query.
+CURRENCY_FIELDS = ["name", "rounding"]
+RELATED_COLUMNS = SQL(", ").join(
+    [
+        *(SQL.identifier("provider", name) for name in COMPAGO_REQUEST_FIELDS),
+        *(SQL.identifier("currency", name) for name in CURRENCY_FIELDS),
+    ]
+)
 
 
 class PaymentTransaction(models.Model):
@@ -62,8 +71,7 @@ class PaymentTransaction(models.Model):
         while resend is not None:
             if resend:
                 tx._compago_mark_sending()
-            tx._compago_commit()
-            tx._compago_send_committed(resend)
+            tx._compago_commit_and_send(resend)
             if tx.compago_create_status != "reached" or not tx.compago_terminal_code:
                 break
             # The lost intent is proven, on the register's terminal: replace it there now.
@@ -161,18 +169,7 @@ class PaymentTransaction(models.Model):
             raise UserError(
                 self.env._("This register's session is closed. Open a new session first.")
             )
-        method = self._compago_pos_record(
-            "pos.payment.method",
-            payment_method_id,
-            ["use_payment_terminal", "compago_provider_id"],
-        )
-        if (
-            method not in session.config_id.payment_method_ids
-            or method.use_payment_terminal != "compago"
-        ):
-            raise UserError(
-                self.env._("This payment method does not take Compago payments in this register.")
-            )
+        method = self._compago_register_method(payment_method_id, session.config_id)
         provider = method.sudo().compago_provider_id
         if provider.state not in ("enabled", "test"):
             raise UserError(self.env._("The Compago account of this payment method is disabled."))
@@ -204,9 +201,37 @@ class PaymentTransaction(models.Model):
         partner = (
             self._compago_pos_record("res.partner", partner_id)
             if partner_id
-            else self.env.ref("base.public_partner")
+            else self._compago_xmlid_record("base.public_partner")
         )
         return session, method, currency.round(amount), partner
+
+    def _compago_register_method(self, payment_method_id, config):
+        """The register's Compago payment method the request names (one query when it is)."""
+        method = self.env["pos.payment.method"]
+        if isinstance(payment_method_id, int) and not isinstance(payment_method_id, bool):
+            method = method.search_fetch(
+                [
+                    ("id", "=", payment_method_id),
+                    ("config_ids", "in", config.ids),
+                    ("use_payment_terminal", "=", "compago"),
+                    ("company_id", "in", [False, *self.env.companies.ids]),
+                ],
+                ["compago_provider_id"],
+            )
+        if not method:
+            # Tell a method of another shop from one that is not this register's Compago method.
+            self._compago_pos_record("pos.payment.method", payment_method_id)
+            raise UserError(
+                self.env._("This payment method does not take Compago payments in this register.")
+            )
+        return method
+
+    @api.model
+    def _compago_xmlid_record(self, xmlid):
+        """The record of a data xmlid, without the query of env.ref's existence check (the xmlid
+        lookup is cached; the record is Odoo's own data)."""
+        model, res_id = self.env["ir.model.data"]._xmlid_to_res_model_res_id(xmlid, True)
+        return self.env[model].browse(res_id)
 
     def _compago_line_attempt(self, payment_uuid, session, amount):
         """The attempt of this payment line that may still become a payment, and what to do with
@@ -289,12 +314,14 @@ class PaymentTransaction(models.Model):
     @api.model
     def _compago_find_for_pos(self, reference=None, payment_uuid=None):
         """The caller's transaction (sudo) by reference or payment uuid (latest attempt), with
-        POS_FIELDS and whether its poll slot is taken in cache: one query, since every register
-        polls every 3 s. The transaction must belong to one of the caller's companies and to a
-        register the caller may read (the register's record rules become a subquery).
+        POS_FIELDS, whether its poll slot is taken, and what a refresh reads of its provider and
+        currency in cache: one query, since every register polls every 3 s. The transaction must
+        belong to one of the caller's companies and to a register the caller may read (the
+        register's record rules become a subquery).
 
-        The ORM cannot fetch the poll slot (another table) with the transaction: the SQL is
-        written here, and the values go into the ORM cache as a fetch puts them.
+        The ORM cannot fetch the poll slot (another table) nor other models' records with the
+        transaction: the SQL is written here, and the values go into the ORM cache as a fetch
+        puts them.
 
         :return: the transaction, or an empty recordset when a payment uuid has no attempt the
             caller may see.
@@ -309,15 +336,22 @@ class PaymentTransaction(models.Model):
             raise UserError(self.env._("Say which Compago payment you mean."))
         Transaction = self.sudo()
         Transaction.flush_model(POS_FIELDS)
+        Provider = self.env["payment.provider"].sudo()
+        Provider.flush_model(COMPAGO_REQUEST_FIELDS)
+        Currency = self.env["res.currency"]
+        Currency.flush_model(CURRENCY_FIELDS)
         rows = self.env.execute_query(
             SQL(
-                """SELECT tx.id, %(columns)s, %(slot_taken)s
+                """SELECT tx.id, %(columns)s, %(slot_taken)s, %(related_columns)s
                      FROM payment_transaction tx
+                     JOIN payment_provider provider ON provider.id = tx.provider_id
+                     JOIN res_currency currency ON currency.id = tx.currency_id
                     WHERE %(condition)s AND tx.company_id = ANY(%(companies)s)
                       AND tx.compago_pos_config_id IN %(readable_configs)s
                  ORDER BY tx.id DESC
                     LIMIT 1""",
                 columns=POS_COLUMNS,
+                related_columns=RELATED_COLUMNS,
                 slot_taken=self.env["compago.poll.slot"]._taken_sql(SQL("tx.id")),
                 condition=condition,
                 companies=self.env.companies.ids,
@@ -332,8 +366,16 @@ class PaymentTransaction(models.Model):
             return Transaction
         tx_id, *values = rows[0]
         tx = Transaction.browse(tx_id)
-        for name, value in zip([*POS_FIELDS, "compago_poll_slot_taken"], values, strict=True):
-            tx._fields[name]._insert_cache(tx, [value])
+        names = [*POS_FIELDS, "compago_poll_slot_taken"]
+        provider = Provider.browse(values[names.index("provider_id")])
+        currency = Currency.browse(values[names.index("currency_id")])
+        for record, record_names in (
+            (tx, names),
+            (provider, COMPAGO_REQUEST_FIELDS),
+            (currency, CURRENCY_FIELDS),
+        ):
+            for name in record_names:
+                record._fields[name]._insert_cache(record, [values.pop(0)])
         return tx
 
     @api.model

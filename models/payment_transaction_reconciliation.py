@@ -28,6 +28,7 @@ class PaymentTransaction(models.Model):
         selection=const.RECONCILIATION_SELECTION,
         compute="_compute_compago_reconciliation",
         store=True,
+        precompute=True,
         index="btree_not_null",
         help="How this Compago payment request compares with the payments recorded by the "
         "register:\n"

@@ -34,7 +34,7 @@ class TestPaymentEngine(CompagoCommon):
 
     def test_create_sends_the_intent_to_the_register_terminal(self):
         tx = self.start_intent()
-        self.assertRegex(tx.reference, r"^Order_00001-001-0001_\d{10}$")
+        self.assertRegex(tx.reference, r"^Order_00001-001-0001_\d{13}$")
         self.assertEqual(tx.state, "pending")
         self.assertEqual(tx.compago_terminal_code, TERMINAL_1)
         [intent] = self.simulator.intents()

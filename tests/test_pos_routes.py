@@ -233,6 +233,17 @@ class TestPosRoutes(CompagoCommon):
             self.assertEqual(Tx._compago_pos_status(created["reference"])["state"], "pending")
         self.assertEqual(len(self.api_calls("get")), 1)
 
+    def test_create_query_count(self):
+        self.create_intent(self.pos_session, payment_uuid=UUID_1)  # caches warm, as in a shop
+        self.env.invalidate_all()
+        # Checks, the line's attempt and the draft, committed; after the commit (which empties
+        # the cache) the transaction and its provider again, the payments that may claim it, the
+        # answer written and committed, and the payload read back.
+        with self.assertQueryCount(16):
+            created, error = self.create_intent(self.pos_session, payment_uuid=UUID_2)
+        self.assertIsNone(error)
+        self.assertEqual(created["state"], "pending")
+
     def test_the_api_key_is_hidden_from_cashiers_and_accountants(self):
         accountant = new_test_user(self.env, "accountant", groups="account.group_account_invoice")
         self.assertEqual(self.provider._fields["compago_api_key"].groups, "base.group_system")

@@ -51,8 +51,7 @@ class PaymentTransaction(models.Model):
         while resend is not None:
             if resend:
                 tx._compago_mark_sending()
-            tx._compago_commit()
-            tx._compago_send_committed(resend)
+            tx._compago_commit_and_send(resend)
             if tx.compago_create_status != "reached":
                 break
             # Compago proved the lost request arrived: replace it on the kiosk's terminal.
