@@ -12,7 +12,6 @@ from odoo.addons.payment.logging import get_payment_logger
 from .. import const
 from . import compago_api
 from .compago_api import CompagoApiError
-from .payment_provider import COMPAGO_REQUEST_FIELDS
 from .payment_transaction import CompagoLineBusy
 
 _logger = get_payment_logger(__name__)
@@ -44,14 +43,6 @@ POS_FIELDS = [
     *(tx_field for _key, _path, tx_field, _field in const.CARD_FIELDS),
 ]
 POS_COLUMNS = SQL(", ").join(SQL.identifier("tx", name) for name in POS_FIELDS)
-# What a refresh reads of the provider and the currency, in the same query.
-CURRENCY_FIELDS = ["name", "rounding"]
-RELATED_COLUMNS = SQL(", ").join(
-    [
-        *(SQL.identifier("provider", name) for name in COMPAGO_REQUEST_FIELDS),
-        *(SQL.identifier("currency", name) for name in CURRENCY_FIELDS),
-    ]
-)
 
 
 class PaymentTransaction(models.Model):
@@ -314,14 +305,14 @@ class PaymentTransaction(models.Model):
     @api.model
     def _compago_find_for_pos(self, reference=None, payment_uuid=None):
         """The caller's transaction (sudo) by reference or payment uuid (latest attempt), with
-        POS_FIELDS, whether its poll slot is taken, and what a refresh reads of its provider and
-        currency in cache: one query, since every register polls every 3 s. The transaction must
-        belong to one of the caller's companies and to a register the caller may read (the
-        register's record rules become a subquery).
+        POS_FIELDS and whether its poll slot is taken in cache: one query, since every register
+        polls every 3 s. The transaction must belong to one of the caller's companies and to a
+        register the caller may read (the register's record rules become a subquery).
 
-        The ORM cannot fetch the poll slot (another table) nor other models' records with the
-        transaction: the SQL is written here, and the values go into the ORM cache as a fetch
-        puts them.
+        The ORM cannot fetch the poll slot (another table) with the transaction: the SQL is
+        written here, and the values go into the ORM cache as a fetch puts them. (Joining the
+        provider and the currency too would save a refresh two small queries, but costs every
+        poll more planning time than they take.)
 
         :return: the transaction, or an empty recordset when a payment uuid has no attempt the
             caller may see.
@@ -330,28 +321,23 @@ class PaymentTransaction(models.Model):
         self._compago_check_pos_user()
         if isinstance(reference, str) and reference and "\x00" not in reference:
             condition = SQL("tx.reference = %s", reference)
+            latest = SQL()  # the reference is unique: no sort to plan
         elif isinstance(payment_uuid, str) and PAYMENT_UUID_PATTERN.fullmatch(payment_uuid):
             condition = SQL("tx.compago_pos_payment_uuid = %s", payment_uuid)
+            latest = SQL("ORDER BY tx.id DESC LIMIT 1")
         else:
             raise UserError(self.env._("Say which Compago payment you mean."))
         Transaction = self.sudo()
         Transaction.flush_model(POS_FIELDS)
-        Provider = self.env["payment.provider"].sudo()
-        Provider.flush_model(COMPAGO_REQUEST_FIELDS)
-        Currency = self.env["res.currency"]
-        Currency.flush_model(CURRENCY_FIELDS)
         rows = self.env.execute_query(
             SQL(
-                """SELECT tx.id, %(columns)s, %(slot_taken)s, %(related_columns)s
+                """SELECT tx.id, %(columns)s, %(slot_taken)s
                      FROM payment_transaction tx
-                     JOIN payment_provider provider ON provider.id = tx.provider_id
-                     JOIN res_currency currency ON currency.id = tx.currency_id
                     WHERE %(condition)s AND tx.company_id = ANY(%(companies)s)
                       AND tx.compago_pos_config_id IN %(readable_configs)s
-                 ORDER BY tx.id DESC
-                    LIMIT 1""",
+                    %(latest)s""",
                 columns=POS_COLUMNS,
-                related_columns=RELATED_COLUMNS,
+                latest=latest,
                 slot_taken=self.env["compago.poll.slot"]._taken_sql(SQL("tx.id")),
                 condition=condition,
                 companies=self.env.companies.ids,
@@ -366,16 +352,8 @@ class PaymentTransaction(models.Model):
             return Transaction
         tx_id, *values = rows[0]
         tx = Transaction.browse(tx_id)
-        names = [*POS_FIELDS, "compago_poll_slot_taken"]
-        provider = Provider.browse(values[names.index("provider_id")])
-        currency = Currency.browse(values[names.index("currency_id")])
-        for record, record_names in (
-            (tx, names),
-            (provider, COMPAGO_REQUEST_FIELDS),
-            (currency, CURRENCY_FIELDS),
-        ):
-            for name in record_names:
-                record._fields[name]._insert_cache(record, [values.pop(0)])
+        for name, value in zip([*POS_FIELDS, "compago_poll_slot_taken"], values, strict=True):
+            tx._fields[name]._insert_cache(tx, [value])
         return tx
 
     @api.model
