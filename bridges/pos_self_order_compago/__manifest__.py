@@ -18,6 +18,9 @@
         "pos_self_order.assets_tests": [
             "pos_self_order_compago/static/tests/tours/**/*",
         ],
+        "web.assets_unit_tests": [
+            "pos_self_order_compago/static/tests/unit/**/*",
+        ],
     },
     "auto_install": True,
     "installable": True,

@@ -76,10 +76,9 @@ export class CompagoKiosk {
         this.setStatus("creating", _t("Sending the payment to the terminal…"));
         let payload;
         try {
-            payload = await rpc(
-                ROUTES.create,
-                this.params({ payment_method_id: paymentMethod.id }),
-                { silent: true }
+            payload = await this.callRoute(
+                "create",
+                this.params({ payment_method_id: paymentMethod.id })
             );
         } catch (error) {
             this.setStatus("failed", this.errorMessage(error));
@@ -111,15 +110,23 @@ export class CompagoKiosk {
         this.stopPolling();
         this.poller = new CompagoPoller({
             fetchStatus: () =>
-                rpc(ROUTES.status, this.params({ reference: this.state.reference }), {
-                    silent: true,
-                }),
+                this.callRoute("status", this.params({ reference: this.state.reference })),
             onResult: (payload) => this.apply(payload) !== "pending",
             onError: (error) => this.onPollError(error),
             onDeadline: () => this.cancel({ deadline: true }),
-            isOnline: () => navigator.onLine,
+            isOnline: () => navigator.onLine !== false,
+            ...this.pollerOptions(),
         });
-        this.poller.start({ deadline: Date.now() + KIOSK_DEADLINE_MS });
+        this.poller.start({ deadline: this.poller.timers.now() + KIOSK_DEADLINE_MS });
+    }
+
+    /** Extra CompagoPoller options (e.g. timers in tests). */
+    pollerOptions() {
+        return {};
+    }
+
+    callRoute(route, params) {
+        return rpc(ROUTES[route], params, { silent: true });
     }
 
     stopPolling() {
@@ -160,9 +167,10 @@ export class CompagoKiosk {
         this.setStatus("cancelling", _t("Cancelling the payment…"));
         let payload;
         try {
-            payload = await rpc(ROUTES.cancel, this.params({ reference: this.state.reference }), {
-                silent: true,
-            });
+            payload = await this.callRoute(
+                "cancel",
+                this.params({ reference: this.state.reference })
+            );
         } catch (error) {
             this.setStatus("pending", this.errorMessage(error));
             this.selfOrder.paymentError = true;
