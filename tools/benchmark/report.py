@@ -411,9 +411,10 @@ A status poll reads the transaction, checks the register's access rules and its 
 query, and answers from it while another caller fetched the intent less than 3 s ago; otherwise it
 takes the intent's poll slot (one row of the unlogged table `compago_poll_slot`, in a
 transaction of its own) and asks Compago once, for every tab and register polling it. That poll
-also reads what Compago's answer is compared with (the transaction, the provider's URL and key,
-the currency): {queries("poll_unchanged_compago_get")} queries instead of
-{queries("poll_unchanged_throttled")}, which is where its cost beyond Compago's round trip goes.
+also reads what it needs besides the transaction (the provider's URL and key, the currency):
+{queries("poll_unchanged_compago_get")} queries instead of {queries("poll_unchanged_throttled")}.
+With one register per intent, almost every poll is that one: an Odoo worker waits for Compago's
+answer, which is why the ramp of the status route stops well before the empty route's.
 
 ## Under load (`--workers=2`)
 
