@@ -2,6 +2,7 @@ import json
 import threading
 from unittest.mock import patch
 
+import polib
 import requests
 
 from odoo import Command, fields
@@ -10,10 +11,42 @@ from odoo.tools import SQL
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 from odoo.addons.pos_compago.tools.compago_simulator import CompagoSimulator
+from odoo.addons.web.tests import test_js
 
 API_KEY = "sim-secret-key-0123456789"
 TERMINAL_1 = "CPG-T1"
 TERMINAL_2 = "CPG-T2"
+
+
+def assert_catalogs_complete(case, i18n_dir, module, code_terms):
+    """Check that ``module``'s template (in ``i18n_dir``) holds every term of the code and that
+    its Spanish catalogs translate each of them; run tools/i18n_update.py when this fails."""
+    template = polib.pofile(str(i18n_dir / f"{module}.pot"))
+    case.assertEqual(sorted(code_terms - {entry.msgid for entry in template}), [])
+    for language in ("es", "es_MX"):
+        with case.subTest(language=language):
+            catalog = polib.pofile(str(i18n_dir / f"{language}.po"))
+            case.assertEqual(
+                {entry.msgid for entry in catalog}, {entry.msgid for entry in template}
+            )
+            case.assertEqual([entry.msgid for entry in catalog.untranslated_entries()], [])
+            case.assertEqual(
+                sorted(code_terms - {entry.msgid for entry in catalog.translated_entries()}), []
+            )
+
+
+def run_hoot_suite(case, suite):
+    """Run the hoot unit tests of ``suite`` (e.g. "@pos_compago") in a real browser."""
+    suite_id = test_js.HOOTCommon._generate_hash(None, suite)
+    case.browser_js(
+        f"/web/tests?headless&loglevel=2&preset=desktop&timeout=15000&id={suite_id}",
+        "",
+        "",
+        login="admin",
+        timeout=900,
+        success_signal="[HOOT] Test suite succeeded",
+        error_checker=test_js.unit_test_error_checker,
+    )
 
 
 class CompagoCommon(TestPointOfSaleHttpCommon):

@@ -1,12 +1,10 @@
 from pathlib import Path
 
-import polib
-
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools.translate import TranslationModuleReader
 
-from .common import CompagoCommon
+from .common import CompagoCommon, assert_catalogs_complete
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
 
@@ -32,18 +30,7 @@ class TestSpanish(CompagoCommon):
             # pos_compago too: the bridge has its own catalog and test.
             if "/bridges/" not in (name or "")
         }
-        template = polib.pofile(str(I18N_DIR / "pos_compago.pot"))
-        self.assertEqual(sorted(code_terms - {entry.msgid for entry in template}), [])
-        for language in ("es", "es_MX"):
-            with self.subTest(language=language):
-                catalog = polib.pofile(str(I18N_DIR / f"{language}.po"))
-                self.assertEqual(
-                    {entry.msgid for entry in catalog}, {entry.msgid for entry in template}
-                )
-                self.assertEqual([entry.msgid for entry in catalog.untranslated_entries()], [])
-                self.assertEqual(
-                    sorted(code_terms - {e.msgid for e in catalog.translated_entries()}), []
-                )
+        assert_catalogs_complete(self, I18N_DIR, "pos_compago", code_terms)
 
     def test_cashier_messages_come_out_in_mexican_spanish(self):
         session = self.open_session()

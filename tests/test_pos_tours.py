@@ -2,9 +2,7 @@ from odoo import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.web.tests import test_js
-
-from .common import TERMINAL_1, TERMINAL_2, CompagoCommon
+from .common import TERMINAL_1, TERMINAL_2, CompagoCommon, run_hoot_suite
 
 PROVIDER_LOGGER = "odoo.addons.pos_compago.models.payment_provider"
 TOUR_TIMEOUT = 240
@@ -214,13 +212,4 @@ class TestPosCompagoUnitJs(HttpCase):
     """The hoot unit tests of static/tests/unit (the POS poll loop), in a real browser."""
 
     def test_hoot_unit_tests(self):
-        suite_id = test_js.HOOTCommon._generate_hash(None, "@pos_compago")
-        self.browser_js(
-            f"/web/tests?headless&loglevel=2&preset=desktop&timeout=15000&id={suite_id}",
-            "",
-            "",
-            login="admin",
-            timeout=900,
-            success_signal="[HOOT] Test suite succeeded",
-            error_checker=test_js.unit_test_error_checker,
-        )
+        run_hoot_suite(self, "@pos_compago")

@@ -36,6 +36,17 @@ class CompagoKioskCommon(CompagoCommon):
         )
         cls.kiosk = cls.create_kiosk("Kiosco", cls.compago_method, cls.terminal_2)
 
+    def create_compago_method(self, name):
+        return self.env["pos.payment.method"].create(
+            {
+                "name": name,
+                "payment_method_type": "terminal",
+                "use_payment_terminal": "compago",
+                "compago_provider_id": self.provider.id,
+                "journal_id": self.bank_journal.id,
+            }
+        )
+
     @classmethod
     def create_kiosk(cls, name, methods, terminal):
         return cls.env["pos.config"].create(

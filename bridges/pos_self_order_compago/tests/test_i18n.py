@@ -1,9 +1,9 @@
 from pathlib import Path
 
-import polib
-
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
+
+from odoo.addons.pos_compago.tests.common import assert_catalogs_complete
 
 MODULE = "pos_self_order_compago"
 I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
@@ -17,15 +17,7 @@ class TestSpanish(TransactionCase):
         reader = TranslationModuleReader(self.env.cr, modules=[MODULE])
         code_terms = {source for module, *_rest, source, _value, _comments in reader}
         self.assertIn("Present your card on the terminal", code_terms)
-        template = polib.pofile(str(I18N_DIR / f"{MODULE}.pot"))
-        self.assertEqual(sorted(code_terms - {entry.msgid for entry in template}), [])
-        for language in ("es", "es_MX"):
-            with self.subTest(language=language):
-                catalog = polib.pofile(str(I18N_DIR / f"{language}.po"))
-                self.assertEqual(
-                    {entry.msgid for entry in catalog}, {entry.msgid for entry in template}
-                )
-                self.assertEqual([entry.msgid for entry in catalog.untranslated_entries()], [])
+        assert_catalogs_complete(self, I18N_DIR, MODULE, code_terms)
 
     def test_the_kiosk_loads_the_bridges_translations(self):
         self.env["res.lang"]._activate_lang("es_MX")

@@ -54,15 +54,7 @@ class TestKioskRoutes(CompagoKioskCommon):
     # The kiosk's payment methods
 
     def test_the_kiosk_sees_only_its_own_compago_method(self):
-        other_method = self.env["pos.payment.method"].create(
-            {
-                "name": "Compago 2",
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "compago",
-                "compago_provider_id": self.provider.id,
-                "journal_id": self.bank_journal.id,
-            }
-        )
+        other_method = self.create_compago_method("Compago 2")
         self.create_kiosk("Kiosco 2", other_method, self.terminal_1)
         methods = self.kiosk.load_self_data()["pos.payment.method"]
         self.assertEqual([m["id"] for m in methods], self.compago_method.ids)
@@ -298,15 +290,7 @@ class TestKioskRoutes(CompagoKioskCommon):
         # Create: a bad token, another kiosk, another kiosk's order, a method that is not a
         # Compago method of the kiosk (a bank method, another register's Compago method).
         bank = self.bank_payment_method
-        other_method = self.env["pos.payment.method"].create(
-            {
-                "name": "Compago 2",
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "compago",
-                "compago_provider_id": self.provider.id,
-                "journal_id": self.bank_journal.id,
-            }
-        )
+        other_method = self.create_compago_method("Compago 2")
         self.assert_refused(
             self.kiosk_call("create", other_order, access_token="x" * 16),
             "werkzeug.exceptions.Unauthorized",

@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.web.tests import test_js
+from odoo.addons.pos_compago.tests.common import run_hoot_suite
 
 
 @tagged("post_install", "-at_install")
@@ -9,13 +9,4 @@ class TestKioskUnitJs(HttpCase):
     the server fails, its deadline), in a real browser."""
 
     def test_hoot_unit_tests(self):
-        suite_id = test_js.HOOTCommon._generate_hash(None, "@pos_self_order_compago")
-        self.browser_js(
-            f"/web/tests?headless&loglevel=2&preset=desktop&timeout=15000&id={suite_id}",
-            "",
-            "",
-            login="admin",
-            timeout=900,
-            success_signal="[HOOT] Test suite succeeded",
-            error_checker=test_js.unit_test_error_checker,
-        )
+        run_hoot_suite(self, "@pos_self_order_compago")
