@@ -28,7 +28,9 @@ _HTML_TAG = re.compile(r"<[^>]+>")
 class CompagoApiError(Exception):
     """A Compago call that did not give a usable answer.
 
-    :param str kind: ``http`` (an error status), ``timeout``, ``connection`` or ``malformed``.
+    :param str kind: ``http`` (an error status), ``timeout``, ``connection`` (no connection was
+        made: the request was not sent), ``dropped`` (the connection broke once it was made: the
+        request may have been received) or ``malformed``.
     :param int status: the HTTP status, when there is one.
     :param str detail: what Compago (or the network) said, cleaned up for display and logs.
     """
@@ -42,7 +44,7 @@ class CompagoApiError(Exception):
     @property
     def may_have_reached_compago(self):
         """Whether Compago may have acted on the request although we got no usable answer."""
-        return self.kind in ("timeout", "malformed") or (self.status or 0) >= 500
+        return self.kind in ("timeout", "dropped", "malformed") or (self.status or 0) >= 500
 
     @property
     def is_validation_error(self):

@@ -1,6 +1,7 @@
 import uuid
 
 import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProxyError
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -14,6 +15,16 @@ from .compago_api import CompagoApiError
 _logger = get_payment_logger(__name__, sensitive_keys={"x-api-key", "compago_api_key"})
 # What a Compago request reads of its provider (URL and key), fetched ahead by the hot paths.
 COMPAGO_REQUEST_FIELDS = ["code", "state", "compago_base_url", "compago_api_key"]
+
+
+def _never_sent(error):
+    """Whether a failed call of ``requests`` failed before its request went out: no connection
+    (to Compago or to the proxy) could be made. Anything else, a connection reset or closed
+    without an answer, a TLS error, may have carried the request."""
+    cause = error.args[0] if isinstance(error, requests.exceptions.ConnectionError) else None
+    return isinstance(cause, MaxRetryError) and isinstance(
+        cause.reason, NewConnectionError | ProxyError
+    )
 
 
 class PaymentProvider(models.Model):
@@ -148,6 +159,11 @@ class PaymentProvider(models.Model):
         """Translate a :class:`CompagoApiError` into a sentence for a cashier or an admin."""
         if error.kind == "timeout":
             return self.env._("Compago did not answer in time. Check the connection and try again.")
+        if error.kind == "dropped":
+            return self.env._(
+                "The connection to Compago broke before its answer arrived. Check the internet "
+                "connection and try again."
+            )
         if error.kind == "connection":
             return self.env._(
                 "Compago cannot be reached. Check the internet connection and try again."
@@ -227,7 +243,10 @@ class PaymentProvider(models.Model):
         except requests.exceptions.Timeout as error:
             raise CompagoApiError("timeout", "No answer in time.") from error
         except requests.exceptions.RequestException as error:
-            raise CompagoApiError("connection", "Connection failed.") from error
+            if _never_sent(error):
+                raise CompagoApiError("connection", "Connection failed.") from error
+            # The request may have gone out: as good as a lost answer.
+            raise CompagoApiError("dropped", "The connection broke before the answer.") from error
         if not response.ok:
             detail = self._parse_response_error(response)
             log = _logger.info if response.status_code in expected_statuses else _logger.warning

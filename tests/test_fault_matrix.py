@@ -205,6 +205,8 @@ class TestFaultMatrix(CompagoCommon):
             ("error500", 0, "draft", "doubtful", "may have received the payment request", True),
             ("malformed", 0, "draft", "doubtful", "may have received the payment request", True),
             ("drop_response", 0, "draft", "doubtful", "Press Retry", False),
+            # The connection breaks once the request went out: as lost as a lost answer.
+            ("drop_connection", 0, "draft", "doubtful", "connection to Compago broke", False),
             ("timeout", TEST_MODE_TIMEOUT_FAULT, "draft", "doubtful", "did not answer", True),
             ("refused", 0, "error", "error", "cannot be reached", False),
         ]
@@ -234,7 +236,7 @@ class TestFaultMatrix(CompagoCommon):
                     retry = self.create_line(payment_uuid)
                 self.assertEqual(retry["state"], "pending")
                 self.assertEqual(retry["reference"] == first["reference"], same)
-                if mode == "drop_response":
+                if mode in ("drop_response", "drop_connection"):
                     # The lost intent may have been paid before it was replaced: flagged.
                     self.assertEqual(attempt.compago_reconciliation, "unknown")
                 # Compago cancels the terminal's previous intent: a lost one can't be charged.
@@ -252,7 +254,7 @@ class TestFaultMatrix(CompagoCommon):
     def test_status_faults_keep_the_payment_waiting(self):
         created = self.create_line(uuid_for("b1", 1))
         reference = created["reference"]
-        for mode in ("error500", "malformed", "drop_response", "refused"):
+        for mode in ("error500", "malformed", "drop_response", "drop_connection", "refused"):
             with self.subTest(mode=mode):
                 if mode == "refused":
                     self.provider.compago_base_url = CLOSED_PORT_URL
@@ -280,6 +282,7 @@ class TestFaultMatrix(CompagoCommon):
             ("timeout", TEST_MODE_TIMEOUT_FAULT),
             ("refused", 0),
             ("drop_response", 0),  # Compago cancelled the intent but the answer was lost
+            ("drop_connection", 0),  # the same, the connection closed without an answer
         ]
         for index, (mode, seconds) in enumerate(cases):
             with self.subTest(mode=mode):
@@ -297,7 +300,7 @@ class TestFaultMatrix(CompagoCommon):
                 self.assertIn("still waiting on the terminal", result["message"])
                 self.assertEqual(self.tx(reference).state, "pending")
 
-                if mode == "drop_response":
+                if mode in ("drop_response", "drop_connection"):
                     self.assertEqual(self.sim_intent(created["intent_id"])["status"], "CANCELLED")
                     self.assertEqual(self.fresh_status(reference)["state"], "cancelled")
                 else:

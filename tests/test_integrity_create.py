@@ -61,7 +61,7 @@ class TestOneIntentPerLine(CompagoCashierCase):
         """Odoo's JSON-RPC retry, or the cashier's: the line's request is sent again under the
         same reference; Compago refuses a duplicate, so no second intent can exist."""
         self.any_terminal()
-        for mode in ("drop_response", "error500"):
+        for mode in ("drop_response", "drop_connection", "error500"):
             with self.subTest(mode=mode):
                 self.simulator.reset()
                 payment_uuid = self.next_uuid()

@@ -18,7 +18,15 @@ DEFAULT_TTL_SECONDS = 600
 DEFAULT_DECLINE_REASON = "Card declined"
 
 OPERATIONS = ("create", "get", "cancel")
-FAULT_MODES = ("error500", "timeout", "malformed", "delay", "drop_response", "alter")
+FAULT_MODES = (
+    "error500",
+    "timeout",
+    "malformed",
+    "delay",
+    "drop_response",
+    "drop_connection",
+    "alter",
+)
 FAULT_DEFAULT_SECONDS = {"timeout": 30.0, "delay": 2.0}
 MALFORMED_BODY = '{"id": "'
 BAD_GATEWAY_BODY = "<html><body><h1>502 Bad Gateway</h1></body></html>"

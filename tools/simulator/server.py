@@ -3,6 +3,7 @@
 
 import hmac
 import json
+import socket
 import threading
 import time
 
@@ -153,6 +154,10 @@ class CompagoSimulator(IntentStore):
         response = self._process_api(request, operation, args)
         if fault.mode == "drop_response":
             return Response(BAD_GATEWAY_BODY, status=502, mimetype="text/html")
+        if fault.mode == "drop_connection":
+            # The client reads the end of the connection where the answer should be.
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            return Response(b"", status=200)
         if fault.mode == "alter" and response.status_code < 300:
             body = {**json.loads(response.get_data()), **fault.fields}
             return json_response(body, response.status_code)

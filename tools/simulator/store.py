@@ -131,7 +131,9 @@ class IntentStore:
         Every fault first waits ``seconds``. Then ``error500`` answers 500, ``timeout`` answers
         504 (wait longer than the client's timeout), ``malformed`` answers 200 with a truncated
         JSON body, ``delay`` processes the call normally, ``drop_response`` processes the call
-        but answers a 502 HTML page instead of the result, and ``alter`` processes the call and
+        but answers a 502 HTML page instead of the result, ``drop_connection`` processes the call
+        and closes the connection without an answer (a network that breaks after the request
+        went out), and ``alter`` processes the call and
         answers its JSON body with ``fields`` (a dict) put over it: a Compago that reports
         another amount, an odd intent id, and so on. The intent itself is not changed.
         """

@@ -493,6 +493,16 @@ def test_drop_response_fault_cancels_the_intent_but_loses_the_answer(api):
     assert api.status(intent["id"])["status"] == "CANCELLED"
 
 
+def test_drop_connection_fault_creates_the_intent_and_closes_without_an_answer(api):
+    api.sim.fail_next("drop_connection", paths="create")
+    with pytest.raises(requests.exceptions.ConnectionError, match="without response"):
+        api.create_intent(externalId="cut-off", terminalCode="CPG-T1")
+    [intent] = api.sim.intents()
+    assert intent["externalId"] == "cut-off" and intent["status"] == "PENDING"
+    # The server goes on serving.
+    assert_error(api.create_intent(externalId="cut-off"), 400)
+
+
 def test_alter_fault_answers_other_fields_but_keeps_the_intent(api):
     intent = api.create_ok(amount=350.5)
     api.sim.fail_next("alter", paths="get", fields={"amount": 10, "currency": "USD"})
