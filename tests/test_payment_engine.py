@@ -53,6 +53,24 @@ class TestPaymentEngine(CompagoCommon):
             payload["deep_link"], f"compago-pos-app:///charge/payment-intent/{intent['id']}"
         )
 
+    def test_calls_from_one_worker_reuse_one_connection_to_compago(self):
+        tx = self.start_intent()
+        tx._compago_refresh()
+        tx._compago_refresh()
+        tx._compago_cancel()
+        ports = [call["client_port"] for call in self.api_calls()]
+        self.assertEqual(len(ports), 4)  # create, get, get, cancel
+        self.assertEqual(len(set(ports)), 1, "one keep-alive connection")
+        # Compago closes it (a restart, an idle timeout): the next call opens a new one.
+        port = self.simulator.port
+        self.simulator.port = int(self.simulator.url.rsplit(":", 1)[1])
+        self.addCleanup(setattr, self.simulator, "port", port)
+        self.simulator.stop()
+        self.simulator.start()
+        second = self.start_intent(payment_uuid="22222222-aaaa-4bbb-8ccc-000000000002")
+        self.assertEqual(second.state, "pending")
+        self.assertNotIn(self.api_calls("create")[-1]["client_port"], ports)
+
     def test_any_terminal_mode_sends_no_terminal_code(self):
         self.main_pos_config.compago_terminal_id = False
         tx = self.start_intent()

@@ -3,6 +3,7 @@
 - ``rules``: what Compago accepts and answers (states, limits, checks, the records);
 - ``store``: the intents, terminals, scripts, faults, request log and clock, behind one lock;
 - ``server``: ``CompagoSimulator``, the HTTP server of the API (with the injected faults);
+- ``keepalive``: the threaded HTTP/1.1 server it runs on, which keeps connections open;
 - ``control``: the control API under ``/_sim`` (loopback only);
 - ``page``: the virtual-terminal page at ``/``;
 - ``cli``: the command line.

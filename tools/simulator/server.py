@@ -9,10 +9,10 @@ import time
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .control import RULES as CONTROL_RULES, handle_control, is_loopback
+from .keepalive import KeepAliveServer
 from .responses import error_response, json_response, parse_json
 from .rules import (
     DEFAULT_API_KEY,
@@ -34,13 +34,6 @@ URL_MAP = Map(
         *CONTROL_RULES,
     ]
 )
-
-
-class _SilentRequestHandler(WSGIRequestHandler):
-    """Request handler that does not log every request (errors are still logged)."""
-
-    def log_request(self, code="-", size="-"):
-        pass
 
 
 class CompagoSimulator(IntentStore):
@@ -74,11 +67,8 @@ class CompagoSimulator(IntentStore):
         """Serve in a daemon thread; returns the simulator."""
         if self._server is not None:
             raise RuntimeError("The simulator is already running")
-        handler = None if self._log_requests else _SilentRequestHandler
         self._stopping.clear()
-        self._server = make_server(
-            self.host, self.port, self.wsgi_app, threaded=True, request_handler=handler
-        )
+        self._server = KeepAliveServer(self.host, self.port, self.wsgi_app, self._log_requests)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SERVER_POLL_SECONDS},
@@ -95,6 +85,7 @@ class CompagoSimulator(IntentStore):
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join()
         self._server = self._thread = None
 
@@ -135,7 +126,12 @@ class CompagoSimulator(IntentStore):
     def _handle_api(self, request, operation, args):
         fault = self.take_fault(operation)
         entry = self.log_request(
-            request.method, request.path, operation, fault, request.get_data(as_text=True)
+            request.method,
+            request.path,
+            operation,
+            fault,
+            request.get_data(as_text=True),
+            request.environ.get("REMOTE_PORT"),
         )
         response = self._answer_api(request, operation, args, fault)
         self.record_status(entry, response.status_code)

@@ -301,8 +301,9 @@ class IntentStore:
 
     # Request log and faults
 
-    def log_request(self, method, path, operation, fault, body):
-        """Add an API call to the request log; return its entry (its status is set later)."""
+    def log_request(self, method, path, operation, fault, body, client_port=None):
+        """Add an API call to the request log; return its entry (its status is set later).
+        ``client_port`` tells the connections apart (one port per connection)."""
         entry = {
             "time": iso(self.now(), timespec="milliseconds"),
             "method": method,
@@ -311,6 +312,7 @@ class IntentStore:
             "status": None,
             "fault": fault.mode if fault else None,
             "body": body or None,
+            "client_port": client_port,
         }
         with self._lock:
             self._requests.append(entry)
