@@ -8,6 +8,9 @@ from datetime import timedelta
 PRODUCTION_URL = "https://api.harmony.compago.com"
 DEMO_URL = "https://demo.api.harmony.compago.com"
 DEEP_LINK_TEMPLATE = "compago-pos-app:///charge/payment-intent/{intent_id}"
+# Compago charges Mexican pesos only, to the centavo.
+CURRENCY = "MXN"
+AMOUNT_DIGITS = 2
 
 # Compago's intent statuses; CONFIRMED and CANCELLED are final (Compago never changes them again).
 STATUS_PENDING = "PENDING"

@@ -8,7 +8,10 @@ import json
 import math
 import re
 
+from odoo.tools.float_utils import float_compare
+
 from ..const import (
+    AMOUNT_DIGITS,
     CARD_FIELDS,
     KNOWN_STATUSES,
     STATUS_CANCELLED,
@@ -165,6 +168,11 @@ def is_amount(value):
         and abs(value) < MAX_AMOUNT
         and math.isfinite(value)
     )
+
+
+def amounts_differ(reported, expected):
+    """Whether an amount Compago reports is not the one asked for, to the centavo."""
+    return float_compare(reported, expected, precision_digits=AMOUNT_DIGITS) != 0
 
 
 def intent_outcome(intent):

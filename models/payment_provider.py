@@ -6,6 +6,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProxyError
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import ormcache
 
 from odoo.addons.payment.logging import get_payment_logger
 
@@ -14,8 +15,9 @@ from . import compago_api
 from .compago_api import CompagoApiError
 
 _logger = get_payment_logger(__name__, sensitive_keys={"x-api-key", "compago_api_key"})
-# What a Compago request reads of its provider (URL and key), fetched ahead by the hot paths.
-COMPAGO_REQUEST_FIELDS = ["code", "state", "compago_base_url", "compago_api_key"]
+# What the hot paths read of a Compago provider (its company, and a request's URL and key), cached
+# per worker: see payment.provider._compago_hot_values.
+HOT_FIELDS = ("code", "state", "company_id", "compago_base_url", "compago_api_key")
 
 
 _HTTP = threading.local()
@@ -88,7 +90,7 @@ class PaymentProvider(models.Model):
     @api.constrains("state", "code")
     def _check_compago_company_currency(self):
         for provider in self.filtered(lambda p: p.code == "compago" and p.state != "disabled"):
-            if provider.company_id.currency_id.name != "MXN":
+            if provider.company_id.currency_id.name != const.CURRENCY:
                 raise ValidationError(
                     self.env._(
                         "Compago takes payments in Mexican pesos only, but the company "
@@ -99,6 +101,12 @@ class PaymentProvider(models.Model):
                 )
 
     # === CRUD METHODS === #
+
+    def write(self, vals):
+        res = super().write(vals)
+        if not vals.keys().isdisjoint(HOT_FIELDS):
+            self.env.registry.clear_cache()  # _compago_hot_values, in every worker
+        return res
 
     def _get_default_payment_method_codes(self):
         """Override of `payment`: Compago takes cards."""
@@ -153,7 +161,7 @@ class PaymentProvider(models.Model):
         """Override of `payment`: Compago takes Mexican pesos only."""
         supported = super()._get_supported_currencies()
         if self.code == "compago":
-            supported = supported.filtered(lambda currency: currency.name == "MXN")
+            supported = supported.filtered(lambda currency: currency.name == const.CURRENCY)
         return supported
 
     @api.model
@@ -161,6 +169,27 @@ class PaymentProvider(models.Model):
         """Compago takes cards on a terminal in the shop: never offer it online."""
         providers = super()._get_compatible_providers(*args, **kwargs)
         return providers.filtered(lambda provider: provider.code != "compago")
+
+    @api.model
+    @ormcache("provider_id")
+    def _compago_hot_values(self, provider_id):
+        """The provider's HOT_FIELDS as the record cache holds them, cached per worker as access
+        rules are: every register's poll asks Compago every 3 s, and these values change only by
+        a write, which clears the cache of every worker."""
+        provider = self.sudo().browse(provider_id)
+        provider.fetch(HOT_FIELDS)
+        return tuple(
+            provider._fields[name]._get_cache(provider.env)[provider.id] for name in HOT_FIELDS
+        )
+
+    def _compago_load_hot_values(self):
+        """Put the provider's HOT_FIELDS in the record cache: no query once the worker has
+        cached them."""
+        self.ensure_one()
+        provider = self.sudo()
+        values = self._compago_hot_values(self.id)
+        for name, value in zip(HOT_FIELDS, values, strict=True):
+            provider._fields[name]._insert_cache(provider, [value])
 
     def _compago_api_base_url(self):
         self.ensure_one()

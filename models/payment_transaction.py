@@ -16,7 +16,6 @@ from odoo.addons.payment.logging import get_payment_logger
 from .. import const
 from . import compago_api
 from .compago_api import CompagoApiError
-from .payment_provider import COMPAGO_REQUEST_FIELDS
 
 _logger = get_payment_logger(__name__)
 
@@ -158,7 +157,8 @@ class PaymentTransaction(models.Model):
             # Two requests of one line at the same instant: the database lets one through, and
             # the other's refusal is expected, not an error to log.
             with mute_logger("odoo.sql_db"):
-                return self.create(values)
+                # In the provider's company: its defaults, without reading the caller's company.
+                return self.with_company(values["company_id"]).create(values)
         except psycopg2.errors.UniqueViolation as error:
             if error.diag.constraint_name not in CONCURRENT_ATTEMPT_CONSTRAINTS:
                 raise
@@ -207,18 +207,25 @@ class PaymentTransaction(models.Model):
             *self._compago_post_intent(self._compago_intent_payload()), resend
         )
 
-    def _compago_commit_and_send(self, resend=False):
+    def _compago_commit_and_send(self, resend, answer):
         """The create route's call: commit the attempt, send its request, then commit what came
         of it. Never raises: whatever goes wrong leaves the attempt with a reason the register
-        shows, and an intent id Compago gave is never lost to a conflict."""
+        shows, and an intent id Compago gave is never lost to a conflict.
+
+        :param bool resend: whether the request was sent before and its answer lost.
+        :param answer: the caller's payload of the attempt, built before the last commit empties
+            the cache.
+        :return: the payload, and whether Compago proved that the lost request reached it for a
+            terminal: the caller replaces it there.
+        :rtype: tuple(dict, bool)
+        """
         payload = self._compago_intent_payload()  # before the commit empties the cache
         self._compago_commit()
         intent, error = self._compago_post_intent(payload)
         for _attempt in range(3):
             try:
                 self._compago_record_create_result(intent, error, resend)
-                self._compago_commit()
-                return
+                return self._compago_commit_answering(answer)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 self.env.cr.rollback()
             except Exception:
@@ -230,7 +237,17 @@ class PaymentTransaction(models.Model):
         self._compago_handle_create_error(
             CompagoApiError("malformed", "The answer could not be recorded."), resend
         )
+        return self._compago_commit_answering(answer)
+
+    def _compago_commit_answering(self, answer):
+        """Commit the create's outcome; return ``answer()`` and whether to replace the lost
+        request on its terminal, both read before the commit."""
+        result = (
+            answer(),
+            self.compago_create_status == "reached" and bool(self.compago_terminal_code),
+        )
         self._compago_commit()
+        return result
 
     def _compago_intent_payload(self):
         """The body of the request that creates the intent."""
@@ -244,6 +261,12 @@ class PaymentTransaction(models.Model):
             payload["terminalCode"] = self.compago_terminal_code
         return payload
 
+    def _compago_api_request(self, method, endpoint, **kwargs):
+        """The payment framework's request to the provider, which is read from the worker's
+        cache (see payment.provider._compago_hot_values)."""
+        self.provider_id._compago_load_hot_values()
+        return self._send_api_request(method, endpoint, **kwargs)
+
     def _compago_post_intent(self, payload):
         """Ask Compago to create the intent.
 
@@ -253,7 +276,7 @@ class PaymentTransaction(models.Model):
         """
         self.ensure_one()
         try:
-            body = self._send_api_request(
+            body = self._compago_api_request(
                 "POST", "payment-intent", json=payload, timeout=const.CREATE_TIMEOUT
             )
             return compago_api.parse_intent(body), None
@@ -354,10 +377,8 @@ class PaymentTransaction(models.Model):
         :rtype: CompagoApiError | None
         """
         self.ensure_one()
-        self.provider_id.sudo().fetch(COMPAGO_REQUEST_FIELDS)
-        self.currency_id.fetch(["name", "rounding"])
         try:
-            body = self._send_api_request(
+            body = self._compago_api_request(
                 "GET", f"payment-intent/{self.provider_reference}", timeout=const.GET_TIMEOUT
             )
             intent = compago_api.parse_intent(body)
@@ -389,8 +410,8 @@ class PaymentTransaction(models.Model):
         if amount_data is None:
             return
         amount = amount_data["amount"]
-        differs = amount_data["currency_code"] != self.currency_id.name or (
-            self.currency_id.compare_amounts(amount, self.amount) != 0
+        differs = amount_data["currency_code"] != const.CURRENCY or compago_api.amounts_differ(
+            amount, self.amount
         )
         if not differs or self.compago_amount_differs:
             return
@@ -490,7 +511,7 @@ class PaymentTransaction(models.Model):
         if self.state not in const.IN_FLIGHT_STATES or not self._compago_is_pollable():
             return None
         try:
-            self._send_api_request(
+            self._compago_api_request(
                 "POST",
                 f"payment-intent/{self.provider_reference}/cancel",
                 timeout=const.CANCEL_TIMEOUT,

@@ -62,9 +62,9 @@ class PaymentTransaction(models.Model):
         while resend is not None:
             if resend:
                 tx._compago_mark_sending()
-            tx._compago_commit_and_send(resend)
-            if tx.compago_create_status != "reached" or not tx.compago_terminal_code:
-                break
+            answer, replace = tx._compago_commit_and_send(resend, tx._compago_pos_payload)
+            if not replace:
+                return answer
             # The lost intent is proven, on the register's terminal: replace it there now.
             tx, resend = self._compago_start_or_follow(request)
         return tx._compago_pos_payload()
@@ -162,10 +162,11 @@ class PaymentTransaction(models.Model):
             )
         method = self._compago_register_method(payment_method_id, session.config_id)
         provider = method.sudo().compago_provider_id
+        provider._compago_load_hot_values()
         if provider.state not in ("enabled", "test"):
             raise UserError(self.env._("The Compago account of this payment method is disabled."))
         currency = session.currency_id
-        if currency.name != "MXN":
+        if currency.name != const.CURRENCY:
             raise UserError(
                 self.env._(
                     "Compago takes Mexican pesos only; this register works in %s.", currency.name

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .. import const
+
 
 class PosPaymentMethod(models.Model):
     _inherit = "pos.payment.method"
@@ -47,7 +49,7 @@ class PosPaymentMethod(models.Model):
                     )
                 )
             currency = method.journal_id.currency_id or method.company_id.currency_id
-            if currency.name != "MXN":
+            if currency.name != const.CURRENCY:
                 raise ValidationError(
                     self.env._(
                         "Compago takes Mexican pesos only; the payment method %(method)s works in "

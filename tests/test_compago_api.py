@@ -44,6 +44,12 @@ class TestCompagoApiParsing(TransactionCase):
         self.assertEqual(parse('{"id": '), '{"id":')
         self.assertLessEqual(len(parse("x" * 5000)), compago_api.MAX_ERROR_LENGTH)
 
+    def test_amounts_are_compared_to_the_centavo(self):
+        self.assertFalse(compago_api.amounts_differ(350.5, 350.50))
+        self.assertFalse(compago_api.amounts_differ(0.1 + 0.2, 0.3))
+        self.assertTrue(compago_api.amounts_differ(350.51, 350.5))
+        self.assertTrue(compago_api.amounts_differ(10.0, 350.5))
+
     def test_intent_outcomes(self):
         def outcome(**body):
             return compago_api.intent_outcome(compago_api.parse_intent({"id": "i", **body}))

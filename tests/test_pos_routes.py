@@ -233,13 +233,40 @@ class TestPosRoutes(CompagoCommon):
             self.assertEqual(Tx._compago_pos_status(created["reference"])["state"], "pending")
         self.assertEqual(len(self.api_calls("get")), 1)
 
+    def test_poll_calling_compago_query_count(self):
+        created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1)
+        self.jsonrpc("/pos_compago/intent/status", reference=created["reference"])
+        self.expire_poll_slot(self.tx(created["reference"]))
+        Tx = self.env["payment.transaction"].with_user(self.pos_user)
+        self.env.invalidate_all()
+        # The transaction, then its poll slot taken: the provider's URL and key come from the
+        # worker's cache, and Compago's amount is compared to the centavo without the currency.
+        with self.assertQueryCount(2):
+            self.assertEqual(Tx._compago_pos_status(created["reference"])["state"], "pending")
+        self.assertEqual(len(self.api_calls("get")), 2)
+
+    def test_a_changed_api_key_reaches_the_next_poll(self):
+        created, _error = self.create_intent(self.pos_session, payment_uuid=UUID_1)
+        tx = self.tx(created["reference"])
+        self.expire_poll_slot(tx)
+        status, _error = self.jsonrpc("/pos_compago/intent/status", reference=tx.reference)
+        self.assertEqual(status["message"], "Waiting for the card on the Compago terminal.")
+        self.provider.compago_api_key = "rotated-key"
+        self.expire_poll_slot(tx)
+        with mute_logger("odoo.addons.pos_compago.models.payment_provider"):
+            status, _error = self.jsonrpc("/pos_compago/intent/status", reference=tx.reference)
+        self.assertIn("Compago rejected the API key", status["message"])
+        self.assertEqual(self.api_calls("get")[-1]["status"], 401)
+
     def test_create_query_count(self):
         self.create_intent(self.pos_session, payment_uuid=UUID_1)  # caches warm, as in a shop
         self.env.invalidate_all()
-        # Checks, the line's attempt and the draft, committed; after the commit (which empties
-        # the cache) the transaction and its provider again, the payments that may claim it, the
-        # answer written and committed, and the payload read back.
-        with self.assertQueryCount(16):
+        # Checks (the register, its method, its currency; the provider from the worker's cache),
+        # the line's attempt, the terminal, the customer and the draft (its amount as the
+        # database rounded it), committed; after the commit (which empties the cache) the
+        # transaction again, the payments that may claim it and the answer written, the payload
+        # read before the answer is committed.
+        with self.assertQueryCount(12):
             created, error = self.create_intent(self.pos_session, payment_uuid=UUID_2)
         self.assertIsNone(error)
         self.assertEqual(created["state"], "pending")

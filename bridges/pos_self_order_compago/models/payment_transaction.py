@@ -51,9 +51,9 @@ class PaymentTransaction(models.Model):
         while resend is not None:
             if resend:
                 tx._compago_mark_sending()
-            tx._compago_commit_and_send(resend)
-            if tx.compago_create_status != "reached":
-                break
+            answer, replace = tx._compago_commit_and_send(resend, tx._compago_kiosk_payload)
+            if not replace:
+                return answer
             # Compago proved the lost request arrived: replace it on the kiosk's terminal.
             tx, resend = self._compago_kiosk_start(config, order, method)
         return tx._compago_kiosk_payload()
