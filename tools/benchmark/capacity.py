@@ -51,18 +51,21 @@ class Ramp:
 
 def phase_capacity(stack, register, simulator, odoo_log, pending, sizes, results):
     steps, seconds = sizes["capacity_steps"], sizes["capacity_seconds"]
-    pending_intents(register, pending, max(steps))
     ramps = {route: Ramp(route) for route in ROUTES}
     rows = []
 
     def step(route, registers):
+        if route == "poll":
+            intents = pending_intents(register, pending, registers)[:registers]
+        else:  # the empty route reads nothing: its registers may share the intents
+            intents = [pending[index % len(pending)] for index in range(registers)]
         time.sleep(PAUSE_S)
         row = run_registers(
             stack,
             register,
             simulator,
             odoo_log,
-            pending[:registers],
+            intents,
             seconds,
             ROUTES[route],
             f"cap{route[:5]}{registers}",

@@ -17,6 +17,7 @@ from tools.kit.simulator import SimulatorClient
 from .stack import CASHIER, DATABASE
 
 EMPTY_ROUTE = "/pos_compago_bench/empty"
+ONE_QUERY_ROUTE = "/pos_compago_bench/one_query"
 PEER_ROUTE = "/web/dataset/call_kw/pos.payment.method/compago_bench_peer_status"
 MARKERS = itertools.count(1)
 STOP = threading.Event()
@@ -55,6 +56,9 @@ class MarkedRegister(Register):
 
     def empty(self, reference, tag):
         return self.marked(EMPTY_ROUTE, tag, reference=reference)
+
+    def one_query(self, reference, tag):
+        return self.marked(ONE_QUERY_ROUTE, tag, reference=reference)
 
 
 class BenchSimulator(SimulatorClient):

@@ -3,8 +3,9 @@ with an empty call beside it in the same loop where its time is compared with th
 
 The batches, in order: creates; the first poll of each intent; unchanged polls that call
 Compago (each intent polled again once its poll slot is free); unchanged polls answered from the
-database (the warm-up intent, whose poll slot is held); the empty route alone (to attribute the
-writes of the mixed batches); polls that see an approval."""
+database (the warm-up intent, whose poll slot is held); a route that runs one trivial query (the
+floor of any request that reads the database); the empty route alone (to attribute the writes of
+the mixed batches); polls that see an approval."""
 
 import itertools
 import time
@@ -73,6 +74,7 @@ class RequestCosts:
         )
         calling, empty_a, changed_calling = self.polls_calling_compago()
         throttled, empty_b, changed_throttled = self.polls_within_the_slot()
+        one_query, empty_c = self.one_query_route()
         empty_only, changed_empty = self.batch(
             "empty route alone",
             [lambda: self.register.empty(self.hot["reference"], "emptyC")[2]] * 100,
@@ -95,11 +97,14 @@ class RequestCosts:
         entry["polls_that_called_compago"] = len(throttled) - len(from_database)
         self.attribute_rows(entry, changed_throttled, len(throttled), empty_rows)
         per_request["poll_state_change"] = describe(self.odoo_log, approved, changed_approved)
+        per_request["one_query_route"] = describe(self.odoo_log, one_query)
         results["per_request"] = per_request
         results["poll_vs_empty_route"] = {
             "throttled_poll": self.versus(
                 per_request["poll_unchanged_throttled"]["server_ms"], empty_b
             ),
+            # The floor of a poll answered from the database: one trivial query.
+            "one_query_route": self.versus(per_request["one_query_route"]["server_ms"], empty_c),
             "poll_calling_compago_minus_its_round_trip": self.versus(
                 per_request["poll_unchanged_compago_get"]["server_minus_compago_ms"],
                 empty_a,
@@ -175,6 +180,19 @@ class RequestCosts:
             [poll] * self.sizes["timed_calls"],
         )
         return markers, empty, changed
+
+    def one_query_route(self):
+        """The bench addon's route that runs one trivial query, an empty call beside each one."""
+        empty = []
+
+        def call():
+            empty.append(self.register.empty(self.hot["reference"], "emptyE")[2])
+            return self.register.one_query(self.hot["reference"], "onequery")[2]
+
+        markers, _changed = self.batch(
+            "one-query route (+ empty calls)", [call] * self.sizes["timed_calls"]
+        )
+        return markers, empty
 
     def polls_seeing_an_approval(self):
         """Polls that see the payment approved on the terminal: the state changes to done."""

@@ -182,6 +182,15 @@ def other_lines(results):
         f"- Unchanged poll without Compago call vs the empty route: "
         f"{vs['throttled_poll']['ratio_median']}x (median), "
         f"{vs['throttled_poll']['ratio_p95']}x (p95).",
+    ]
+    floor = vs.get("one_query_route")
+    if floor:
+        lines.append(
+            f"- The floor of any route that reads the database (one trivial query, with the "
+            f"transaction it opens and commits) vs the empty route: {floor['ratio_median']}x "
+            f"(median), {floor['ratio_p95']}x (p95)."
+        )
+    lines += [
         f"- Unchanged poll calling Compago, its round trip "
         f"({calling['compago_round_trip_ms']['median']} ms median) subtracted, vs the empty "
         f"route: {calling['ratio_median']}x (median), {calling['ratio_p95']}x (p95).",
@@ -410,11 +419,11 @@ Figures of {date}, commit `{results["commit"]}`, on a machine with {m["nproc"]} 
 A status poll reads the transaction, checks the register's access rules and its poll slot in one
 query, and answers from it while another caller fetched the intent less than 3 s ago; otherwise it
 takes the intent's poll slot (one row of the unlogged table `compago_poll_slot`, in a
-transaction of its own) and asks Compago once, for every tab and register polling it. That poll
-also reads what it needs besides the transaction (the provider's URL and key, the currency):
-{queries("poll_unchanged_compago_get")} queries instead of {queries("poll_unchanged_throttled")}.
-With one register per intent, almost every poll is that one: an Odoo worker waits for Compago's
-answer, which is why the ramp of the status route stops well before the empty route's.
+transaction of its own) and asks Compago once, for every tab and register polling it:
+{queries("poll_unchanged_compago_get")} queries instead of {queries("poll_unchanged_throttled")}
+(the provider's URL and key come from the worker's cache). With one register per intent, almost
+every poll is that one: an Odoo worker waits for Compago's answer, which is why the ramp of the
+status route stops before the empty route's.
 
 ## Under load (`--workers=2`)
 
