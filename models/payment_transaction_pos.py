@@ -165,6 +165,9 @@ class PaymentTransaction(models.Model):
         provider._compago_load_hot_values()
         if provider.state not in ("enabled", "test"):
             raise UserError(self.env._("The Compago account of this payment method is disabled."))
+        # Only what the attempt needs of the register (a whole pos.config row is hundreds of
+        # columns): its currency and its terminal.
+        session.config_id.fetch(["currency_id", "compago_terminal_id"])
         currency = session.currency_id
         if currency.name != const.CURRENCY:
             raise UserError(
@@ -282,16 +285,15 @@ class PaymentTransaction(models.Model):
 
     def _compago_pos_record(self, model, record_id, field_names=()):
         """Return the record the register names, if the caller may read it (its access rules
-        apply), with ``field_names`` fetched in the same query."""
+        apply) and it belongs to none or one of the caller's companies, with ``field_names``
+        fetched in the same query."""
         record = self.env[model]
         if isinstance(record_id, int) and not isinstance(record_id, bool):
-            names = [*field_names, "company_id"] if "company_id" in record._fields else field_names
-            record = record.search_fetch([("id", "=", record_id)], names)
-        if not record or (
-            "company_id" in record._fields
-            and record.company_id
-            and record.company_id not in self.env.companies
-        ):
+            domain = [("id", "=", record_id)]
+            if "company_id" in record._fields:
+                domain.append(("company_id", "in", [False, *self.env.companies.ids]))
+            record = record.search_fetch(domain, field_names)
+        if not record:
             raise UserError(
                 self.env._(
                     "%(model)s %(id)s does not exist or belongs to another shop.",
