@@ -71,6 +71,15 @@ class TestPaymentEngine(CompagoCommon):
         self.assertEqual(second.state, "pending")
         self.assertNotIn(self.api_calls("create")[-1]["client_port"], ports)
 
+    def test_the_poll_slots_are_a_throttle_table_updated_in_place(self):
+        self.env.cr.execute(
+            "SELECT relpersistence, reloptions FROM pg_class WHERE oid = %s::regclass",
+            [self.env["compago.poll.slot"]._table],
+        )
+        persistence, options = self.env.cr.fetchone()
+        self.assertEqual(persistence, "u", "unlogged: a throttle, not data")
+        self.assertIn("fillfactor=50", options or [], "room for updates on the same page")
+
     def test_any_terminal_mode_sends_no_terminal_code(self):
         self.main_pos_config.compago_terminal_id = False
         tx = self.start_intent()
