@@ -50,7 +50,7 @@ FULL = {
     "tabs_seconds": 60,
     "loads": (50, 100, 200),
     "load_seconds": 60,
-    "capacity_steps": (100, 200, 400, 800, 1600),
+    "capacity_steps": (100, 200, 400, 800, 1600, 3200),
     "capacity_seconds": 30,
     "capacity_bisections": 2,
 }
