@@ -215,9 +215,10 @@ class PaymentTransaction(models.Model):
         :param bool resend: whether the request was sent before and its answer lost.
         :param answer: the caller's payload of the attempt, built before the last commit empties
             the cache.
-        :return: the payload, and whether Compago proved that the lost request reached it for a
-            terminal: the caller replaces it there.
-        :rtype: tuple(dict, bool)
+        :return: the payload (None when it could not be built: the caller builds it again), and
+            whether Compago proved that the lost request reached it for a terminal: the caller
+            replaces it there.
+        :rtype: tuple(dict|None, bool)
         """
         payload = self._compago_intent_payload()  # before the commit empties the cache
         self._compago_commit()
@@ -240,14 +241,19 @@ class PaymentTransaction(models.Model):
         return self._compago_commit_answering(answer)
 
     def _compago_commit_answering(self, answer):
-        """Commit the create's outcome; return ``answer()`` and whether to replace the lost
-        request on its terminal, both read before the commit."""
-        result = (
-            answer(),
-            self.compago_create_status == "reached" and bool(self.compago_terminal_code),
-        )
+        """Commit the create's outcome; return ``answer()`` read before the commit (None if it
+        failed: the outcome is committed whatever the answer's code does, and the caller reads
+        it again) and whether to replace the lost request on its terminal."""
+        replace = self.compago_create_status == "reached" and bool(self.compago_terminal_code)
+        try:
+            result = answer()
+        except psycopg2.Error:
+            raise  # the database transaction is broken: never commit what is left of it
+        except Exception:
+            _logger.exception("Compago: the answer about %s could not be read.", self.reference)
+            result = None
         self._compago_commit()
-        return result
+        return result, replace
 
     def _compago_intent_payload(self):
         """The body of the request that creates the intent."""

@@ -64,7 +64,7 @@ class PaymentTransaction(models.Model):
                 tx._compago_mark_sending()
             answer, replace = tx._compago_commit_and_send(resend, tx._compago_pos_payload)
             if not replace:
-                return answer
+                return answer or tx._compago_pos_payload()
             # The lost intent is proven, on the register's terminal: replace it there now.
             tx, resend = self._compago_start_or_follow(request)
         return tx._compago_pos_payload()

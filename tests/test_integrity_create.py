@@ -5,6 +5,8 @@ Through the create, status and cancel routes as the cashier, against the simulat
 one request at a time, so the true race (two creates of one line at the same moment, on two
 workers) is in tools/system_test.py."""
 
+from unittest.mock import patch
+
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -169,3 +171,23 @@ class TestOneIntentPerLine(CompagoCashierCase):
                 self.assertEqual(retry["reference"], created["reference"])
                 self.assertEqual(retry["state"], "doubtful")
                 self.assertEqual(len(self.simulator.intents()), 1)
+
+    def test_an_answer_that_cannot_be_built_loses_no_intent(self):
+        Transaction = type(self.env["payment.transaction"])
+        build = Transaction._compago_pos_payload
+        calls = []
+
+        def fails_once(tx, *args, **kwargs):
+            calls.append(tx.reference)
+            if len(calls) == 1:
+                raise ValueError("a bug in the register's payload")
+            return build(tx, *args, **kwargs)
+
+        with (
+            patch.object(Transaction, "_compago_pos_payload", fails_once),
+            mute_logger(ENGINE_LOGGER),
+        ):
+            created = self.create_line(self.next_uuid(), amount=50.0)
+        self.assertEqual(created["state"], "pending")
+        self.assertEqual(self.tx(created["reference"]).provider_reference, created["intent_id"])
+        self.assertEqual(len(calls), 2, "built again once the outcome is committed")

@@ -53,7 +53,7 @@ class PaymentTransaction(models.Model):
                 tx._compago_mark_sending()
             answer, replace = tx._compago_commit_and_send(resend, tx._compago_kiosk_payload)
             if not replace:
-                return answer
+                return answer or tx._compago_kiosk_payload()
             # Compago proved the lost request arrived: replace it on the kiosk's terminal.
             tx, resend = self._compago_kiosk_start(config, order, method)
         return tx._compago_kiosk_payload()
